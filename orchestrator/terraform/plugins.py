@@ -1,0 +1,83 @@
+"""Point Terraform at an offline provider mirror when the machine has one.
+
+Terraform only looks in its implied local mirror directories by itself. Machines without
+internet access often carry a filesystem mirror elsewhere; we discover it (or take it from
+``TF_PLUGIN_MIRROR``) and write a CLI configuration with a ``filesystem_mirror`` block, which
+``TF_CLI_CONFIG_FILE`` then selects. With no mirror found, Terraform uses the registry as usual.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+MIRROR_ENV = "TF_PLUGIN_MIRROR"
+_MARKER = Path("registry.terraform.io") / "hashicorp" / "aws"
+# Roots searched (shallowly) for a directory that holds registry.terraform.io/hashicorp/aws.
+_SEARCH_ROOTS = ("~/.terraform.d", "~/.local/share/terraform", "/usr/local/share", "/usr/share", "/opt")
+_MAX_DEPTH = 3
+
+
+def _is_mirror(path: Path) -> bool:
+    return (path / _MARKER).is_dir()
+
+
+def _search(root: Path, depth: int) -> Path | None:
+    if _is_mirror(root):
+        return root
+    if depth == 0:
+        return None
+    try:
+        children = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())
+    except OSError:
+        return None
+    for child in children:
+        found = _search(child, depth - 1)
+        if found is not None:
+            return found
+    return None
+
+
+def discover_mirror() -> Path | None:
+    """The filesystem mirror directory to use, or ``None`` to use the registry."""
+    configured = os.environ.get(MIRROR_ENV)
+    if configured:
+        path = Path(configured).expanduser()
+        return path if _is_mirror(path) else None
+    for root in _SEARCH_ROOTS:
+        found = _search(Path(root).expanduser(), _MAX_DEPTH)
+        if found is not None:
+            return found
+    return None
+
+
+def cli_config_text(mirror: Path) -> str:
+    return (
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f"    path    = \"{mirror.as_posix()}\"\n"
+        "    include = [\"registry.terraform.io/hashicorp/*\"]\n"
+        "  }\n"
+        "  direct {\n"
+        "    exclude = [\"registry.terraform.io/hashicorp/*\"]\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def terraform_env(work_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a Terraform subprocess: the mirror's CLI config when one exists, no checkpoint calls."""
+    env = dict(os.environ if base is None else base)
+    env.setdefault("CHECKPOINT_DISABLE", "1")
+    env.setdefault("TF_IN_AUTOMATION", "1")
+    if "TF_CLI_CONFIG_FILE" in env:
+        return env
+    mirror = discover_mirror()
+    if mirror is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        config = work_dir / "terraform.rc"
+        text = cli_config_text(mirror)
+        if not config.exists() or config.read_text() != text:
+            config.write_text(text)
+        env["TF_CLI_CONFIG_FILE"] = str(config)
+    return env
