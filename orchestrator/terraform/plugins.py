@@ -70,8 +70,9 @@ def terraform_env(work_dir: Path, base: dict[str, str] | None = None) -> dict[st
     env = dict(os.environ if base is None else base)
     env.setdefault("CHECKPOINT_DISABLE", "1")
     env.setdefault("TF_IN_AUTOMATION", "1")
-    if "TF_CLI_CONFIG_FILE" in env:
-        return env
+    configured = env.get("TF_CLI_CONFIG_FILE")
+    if configured and Path(configured).expanduser().is_file():
+        return env  # the user's own CLI configuration wins
     mirror = discover_mirror()
     if mirror is not None:
         work_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,93 @@
+# Shared by every stack root (each root links to this file), so that all stacks target AWS or the
+# embedded control plane the same way. Rendered tfvars set these variables; nothing here is secret.
+
+variable "aws_region" {
+  description = "AWS region of the stack."
+  type        = string
+}
+
+variable "aws_profile" {
+  description = "Named AWS CLI profile; null uses the default credential chain (CI uses OIDC role credentials)."
+  type        = string
+  default     = null
+}
+
+variable "aws_endpoint_url" {
+  description = "When set, every AWS API of the stack goes to this URL (the embedded control plane on loopback) with test credentials."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.aws_endpoint_url == null || can(regex("^https?://", var.aws_endpoint_url))
+    error_message = "aws_endpoint_url must be an http(s) URL such as http://127.0.0.1:4566, or null for AWS."
+  }
+}
+
+variable "aws_max_retries" {
+  description = "Provider retry budget; the embedded control plane uses 1 so a missing API fails fast."
+  type        = number
+  default     = 25
+}
+
+variable "project" {
+  description = "Project name and stage: every resource name starts with \"<name>-<stage>\" and every shared SSM parameter with \"/<name>/<stage>/\"."
+  type = object({
+    name  = string
+    stage = string
+  })
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.project.name)) && can(regex("^[a-z][a-z0-9-]{0,15}$", var.project.stage))
+    error_message = "project.name must be 2-31 and project.stage 1-16 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every taggable resource of the stack (provider default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+locals {
+  embedded    = var.aws_endpoint_url != null
+  name_prefix = "${var.project.name}-${var.project.stage}"
+  ssm_prefix  = "/${var.project.name}/${var.project.stage}"
+}
+
+provider "aws" {
+  region  = var.aws_region
+  profile = local.embedded ? null : var.aws_profile
+
+  # Test credentials for the embedded control plane only: not secrets.
+  access_key                  = local.embedded ? "test" : null
+  secret_key                  = local.embedded ? "test" : null
+  skip_credentials_validation = local.embedded
+  skip_metadata_api_check     = local.embedded
+  skip_region_validation      = local.embedded
+  s3_use_path_style           = local.embedded
+  max_retries                 = local.embedded ? 1 : var.aws_max_retries
+
+  dynamic "endpoints" {
+    for_each = local.embedded ? [var.aws_endpoint_url] : []
+    content {
+      apigateway             = endpoints.value
+      applicationautoscaling = endpoints.value
+      cloudwatch             = endpoints.value
+      cloudwatchlogs         = endpoints.value
+      codebuild              = endpoints.value
+      codepipeline           = endpoints.value
+      iam                    = endpoints.value
+      kms                    = endpoints.value
+      lambda                 = endpoints.value
+      s3                     = endpoints.value
+      sagemaker              = endpoints.value
+      sns                    = endpoints.value
+      ssm                    = endpoints.value
+      sts                    = endpoints.value
+    }
+  }
+
+  default_tags {
+    tags = merge({ Project = var.project.name, Stage = var.project.stage, ManagedBy = "terraform" }, var.tags)
+  }
+}
