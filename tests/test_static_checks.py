@@ -22,7 +22,10 @@ def _roots() -> list[Path]:
 @needs_terraform
 def test_terraform_fmt_is_clean() -> None:
     result = subprocess.run(
-        ["terraform", "fmt", "-check", "-recursive", "-diff", str(TERRAFORM)], capture_output=True, text=True, timeout=60
+        ["terraform", "fmt", "-check", "-recursive", "-diff", str(TERRAFORM)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, f"terraform fmt would change:\n{result.stdout}{result.stderr}"
 
@@ -41,8 +44,13 @@ def test_terraform_validate(tf_dir: Path, terraform_copy: Path) -> None:
     work = terraform_copy / tf_dir.relative_to(TERRAFORM)
     init = subprocess.run(
         ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
-        cwd=work, capture_output=True, text=True, timeout=180,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert init.returncode == 0, init.stdout + init.stderr
-    result = subprocess.run(["terraform", "validate", "-no-color"], cwd=work, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["terraform", "validate", "-no-color"], cwd=work, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -71,10 +71,23 @@ class TerraformResult:
         return "\n".join(p for p in parts if p)
 
 
+class _CommandBuilder(Terraform):  # type: ignore[misc]
+    """python-terraform used only to build command lines.
+
+    Its constructor reads the working directory's state file, which another process may be
+    writing at that moment (and which may be remote anyway): we never need it.
+    """
+
+    def read_state_file(self, file_path: str | None = None) -> None:
+        self.tfstate = None
+
+
 def terraform_binary() -> str:
     binary = shutil.which("terraform")
     if binary is None:
-        raise UsageError("terraform is not on PATH: install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)")
+        raise UsageError(
+            "terraform is not on PATH: install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)"
+        )
     return binary
 
 
@@ -84,7 +97,7 @@ class TerraformCli:
     def __init__(self, working_dir: Path, env: Mapping[str, str], binary: str | None = None):
         self.working_dir = Path(working_dir)
         self.env = dict(env)
-        self._builder = Terraform(
+        self._builder = _CommandBuilder(
             working_dir=str(self.working_dir),
             terraform_bin_path=binary or terraform_binary(),
             is_env_vars_included=False,
@@ -103,7 +116,9 @@ class TerraformCli:
             options["reconfigure"] = IsFlagged
         return self._argv("init", **options)
 
-    def plan_args(self, var_file: Path, plan_file: Path, *, destroy: bool = False, lock_timeout: str = "0s") -> list[str]:
+    def plan_args(
+        self, var_file: Path, plan_file: Path, *, destroy: bool = False, lock_timeout: str = "0s"
+    ) -> list[str]:
         return self._argv(
             "plan",
             input=False,
@@ -117,10 +132,14 @@ class TerraformCli:
 
     def apply_args(self, plan_file: Path, lock_timeout: str = "0s") -> list[str]:
         # Applying a saved plan never prompts; -auto-approve is not needed and not passed.
-        return self._argv("apply", str(plan_file), input=False, no_color=IsFlagged, json=IsFlagged, lock_timeout=lock_timeout)
+        return self._argv(
+            "apply", str(plan_file), input=False, no_color=IsFlagged, json=IsFlagged, lock_timeout=lock_timeout
+        )
 
     # -- execution -------------------------------------------------------------------------
-    def run(self, argv: list[str], on_event: EventHandler | None = None, timeout: float | None = None) -> TerraformResult:
+    def run(
+        self, argv: list[str], on_event: EventHandler | None = None, timeout: float | None = None
+    ) -> TerraformResult:
         """Run Terraform, streaming JSON event lines to ``on_event`` as they arrive."""
         result = TerraformResult(args=argv, returncode=-1)
         proc = subprocess.Popen(
@@ -186,7 +205,9 @@ class TerraformCli:
     def init(self, backend_config_file: Path | None, timeout: float = 300) -> TerraformResult:
         return self.run(self.init_args(backend_config_file), timeout=timeout)
 
-    def plan(self, var_file: Path, plan_file: Path, *, destroy: bool = False, on_event: EventHandler | None = None) -> TerraformResult:
+    def plan(
+        self, var_file: Path, plan_file: Path, *, destroy: bool = False, on_event: EventHandler | None = None
+    ) -> TerraformResult:
         return self.run(self.plan_args(var_file, plan_file, destroy=destroy), on_event=on_event)
 
     def apply(self, plan_file: Path, on_event: EventHandler | None = None) -> TerraformResult:
@@ -200,6 +221,11 @@ class TerraformCli:
     def show_json(self, plan_file: Path) -> dict[str, Any]:
         result = self.run(self._argv("show", str(plan_file), no_color=IsFlagged, json=IsFlagged))
         return json.loads(result.stdout) if result.ok and result.stdout.strip() else {}
+
+    def state_list(self) -> list[str]:
+        """Addresses in the stack's state; empty when nothing is deployed (or no state exists)."""
+        result = self.run(self._argv("state list", no_color=IsFlagged))
+        return [line.strip() for line in result.stdout.splitlines() if line.strip()] if result.ok else []
 
     def outputs(self) -> dict[str, Any]:
         result = self.run(self._argv("output", no_color=IsFlagged, json=IsFlagged))

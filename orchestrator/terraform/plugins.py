@@ -55,11 +55,11 @@ def cli_config_text(mirror: Path) -> str:
     return (
         "provider_installation {\n"
         "  filesystem_mirror {\n"
-        f"    path    = \"{mirror.as_posix()}\"\n"
-        "    include = [\"registry.terraform.io/hashicorp/*\"]\n"
+        f'    path    = "{mirror.as_posix()}"\n'
+        '    include = ["registry.terraform.io/hashicorp/*"]\n'
         "  }\n"
         "  direct {\n"
-        "    exclude = [\"registry.terraform.io/hashicorp/*\"]\n"
+        '    exclude = ["registry.terraform.io/hashicorp/*"]\n'
         "  }\n"
         "}\n"
     )
