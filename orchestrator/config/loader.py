@@ -1,0 +1,74 @@
+"""``load_environment``: find the file, merge its ``extends`` chain, apply defaults, validate."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from orchestrator import paths
+from orchestrator.config.environment import Environment
+from orchestrator.config.rules import semantic_problems
+from orchestrator.config.schema import apply_defaults, schema_problems
+from orchestrator.config.sources import display_path, load_merged
+from orchestrator.config.schema import document_order
+from orchestrator.errors import ConfigError, UsageError
+
+
+def environment_file(name_or_path: str | Path, root: Path | None = None) -> Path:
+    """``"local"`` -> ``<root>/environments/local.json``; a path (``x/y.json``) is used as given.
+
+    Raises UsageError naming the available environments when a NAME does not exist."""
+    root = root or paths.project_root()
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or "/" in text or "\\" in text or text.endswith(".json"):
+        return Path(text).expanduser()
+    env_dir = root / "environments"
+    candidate = env_dir / f"{text}.json"
+    if candidate.is_file():
+        return candidate
+    names = sorted(p.stem for p in env_dir.glob("*.json") if p.stem != "schema")
+    close = difflib.get_close_matches(text, names, n=1)
+    hint = f'; did you mean "{close[0]}"?' if close else ""
+    available = f" (available: {', '.join(names)})" if names else ""
+    raise UsageError(f'no environment "{text}": {display_path(candidate, root)} does not exist{hint}{available}')
+
+
+def _fill_derived_defaults(data: dict[str, Any]) -> None:
+    """Defaults that depend on other values: variant name = model name, case resource = api.resource."""
+    serving = data.get("serving")
+    models = serving.get("models") if isinstance(serving, dict) else None
+    for model in models if isinstance(models, list) else []:
+        if isinstance(model, dict) and isinstance(model.get("variant"), dict) and isinstance(model.get("name"), str):
+            model["variant"].setdefault("name", model["name"])
+    api = data.get("api")
+    resource = api.get("resource") if isinstance(api, dict) else None
+    testing = data.get("load_testing")
+    cases = testing.get("test_cases") if isinstance(testing, dict) else None
+    for case in cases if isinstance(cases, list) else []:
+        if isinstance(case, dict) and isinstance(resource, str):
+            case.setdefault("resource", resource)
+
+
+def load_environment(name_or_path: str | Path, *, root: Path | None = None) -> Environment:
+    """Load and validate an environment; raise ConfigError listing every problem found.
+
+    ``name_or_path``: a file stem in ``<root>/environments/`` (``"local"``) or a path to a JSON file.
+    ``root``: the project root that model folders are relative to (default: :func:`paths.project_root`).
+    """
+    root = (root or paths.project_root()).resolve()
+    path = environment_file(name_or_path, root)
+    if not path.is_file():
+        raise UsageError(f"environment file {path} does not exist")
+    label = display_path(path, root)
+    merged = load_merged(path, root)
+    if merged.problems or merged.data is None:
+        raise ConfigError(label, merged.problems)
+    data = merged.data
+    apply_defaults(data)
+    _fill_derived_defaults(data)
+    problems = schema_problems(data)
+    problems += semantic_problems(data, root)
+    if problems:
+        raise ConfigError(label, sorted(problems, key=lambda p: document_order(data, p.path)))
+    return Environment(name=path.stem, path=path.resolve(), data=data, root=root, files=tuple(merged.files))
