@@ -1,0 +1,95 @@
+# The data capture bucket: separate from the model archive, encrypted, versioned, never public.
+
+locals {
+  create_capture_kms_key = var.capture_bucket.kms_encryption && var.capture_bucket.kms_key_arn == null
+  capture_kms_key_arn    = !var.capture_bucket.kms_encryption ? null : local.create_capture_kms_key ? aws_kms_key.capture[0].arn : var.capture_bucket.kms_key_arn
+}
+
+resource "aws_kms_key" "capture" {
+  count = local.create_capture_kms_key ? 1 : 0
+
+  description             = "Encrypts data captured by the ${var.name} SageMaker endpoint"
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "capture" {
+  count = local.create_capture_kms_key ? 1 : 0
+
+  name          = "alias/${var.capture_bucket.name}"
+  target_key_id = aws_kms_key.capture[0].key_id
+}
+
+resource "aws_s3_bucket" "capture" {
+  bucket        = var.capture_bucket.name
+  force_destroy = var.capture_bucket.force_destroy
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_ownership_controls" "capture" {
+  bucket = aws_s3_bucket.capture.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "capture" {
+  bucket                  = aws_s3_bucket.capture.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "capture" {
+  bucket = aws_s3_bucket.capture.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "capture" {
+  bucket = aws_s3_bucket.capture.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = var.capture_bucket.kms_encryption ? "aws:kms" : "AES256"
+      kms_master_key_id = local.capture_kms_key_arn
+    }
+    bucket_key_enabled = var.capture_bucket.kms_encryption
+  }
+}
+
+data "aws_iam_policy_document" "capture_tls_only" {
+  count = var.capture_bucket.tls_only_policy ? 1 : 0
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.capture.arn, "${aws_s3_bucket.capture.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "capture" {
+  count = var.capture_bucket.tls_only_policy ? 1 : 0
+
+  bucket = aws_s3_bucket.capture.id
+  policy = data.aws_iam_policy_document.capture_tls_only[0].json
+
+  depends_on = [aws_s3_bucket_public_access_block.capture]
+}
