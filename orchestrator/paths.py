@@ -27,8 +27,13 @@ def environments_dir() -> Path:
 
 
 def build_dir(env_name: str) -> Path:
-    """Generated files for one environment (archives, zips, rendered tfvars); never committed."""
-    return project_root() / ".orchestrator" / "build" / env_name
+    """Generated files for one environment (archives, zips, rendered tfvars); never committed.
+
+    ``ORCHESTRATOR_BUILD_DIR`` moves every environment's build directory (tests use a tmp dir).
+    """
+    env = os.environ.get("ORCHESTRATOR_BUILD_DIR")
+    base = Path(env).resolve() if env else project_root() / ".orchestrator" / "build"
+    return base / env_name
 
 
 def state_dir() -> Path:
