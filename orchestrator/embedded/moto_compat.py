@@ -375,6 +375,28 @@ def patch_codebuild_update_project() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# x2. SNS -> Lambda delivery belongs to the data plane (found by probing)
+# --------------------------------------------------------------------------------------------------
+def patch_sns_lambda_delivery() -> None:
+    """Do not let moto try to run Lambda code for SNS ``lambda`` subscriptions.
+
+    AWS: a message published to a topic invokes each subscribed function asynchronously.
+    moto 5.2: ``Publish`` calls ``LambdaBackend.send_sns_message``, which tries to start the function
+    in Docker; with no Docker it logs "error running docker" per message (and, with Docker, would
+    run the code a second time beside our data plane).
+    We: make ``send_sns_message`` a no-op. Delivery is the data plane's job: it subscribes to the
+    ``sns.message.published`` event (:mod:`orchestrator.embedded.events`) and runs the function.
+    Direct ``Invoke`` is left to moto (a data-plane route claims it when one is hosted).
+    """
+    from moto.awslambda.models import LambdaBackend
+
+    def send_sns_message(self: LambdaBackend, function_name: str, message: str, *args: Any, **kwargs: Any) -> None:
+        log.debug("SNS message for lambda %s left to the data plane", function_name)
+
+    LambdaBackend.send_sns_message = send_sns_message  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------------
 PATCHES: tuple[Patch, ...] = (
@@ -386,6 +408,7 @@ PATCHES: tuple[Patch, ...] = (
     patch_sagemaker_empty_blocks,
     patch_codebuild_delete_by_arn,
     patch_codebuild_update_project,
+    patch_sns_lambda_delivery,
 )
 
 
