@@ -1,0 +1,226 @@
+"""Endpoints of the local data plane: bring variants up, route traffic by weight, roll updates, delete.
+
+Driven by the control plane's observer: `await manager.apply(spec)` on CreateEndpoint/UpdateEndpoint
+and `await manager.delete(name)` on DeleteEndpoint (or use `LocalSageMakerRuntime`, the thread-safe,
+blocking facade). The manager holds only what executes (processes, queues, counters); the endpoint's
+configuration stays in the control plane and arrives again in each spec.
+
+Update is blue/green: the new variants' instances start and load their model while the old ones keep
+serving; the routing table is then swapped in one assignment on the loop thread; the old instances
+drain what they hold and stop. A variant whose model, instance count and environment did not change
+keeps its running instances (only its weight moves). If a new model cannot load, the update fails,
+the endpoint keeps serving the old configuration and `failure_reason` says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import random
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from orchestrator.dataplane.sagemaker.capture import CaptureWriter, EndpointCapture
+from orchestrator.dataplane.sagemaker.instance import ModelInstance, ModelLoadError, describe_load_failure
+from orchestrator.dataplane.sagemaker.metrics import VariantCounters, VariantInventory
+from orchestrator.dataplane.sagemaker.model_data import ModelDataError, S3Fetcher, resolve_model_dir
+from orchestrator.dataplane.sagemaker.spec import EndpointSpec, EndpointState, VariantSpec
+
+log = logging.getLogger(__name__)
+
+
+class UnknownVariant(Exception):
+    pass
+
+
+@dataclass
+class LiveVariant:
+    """A variant that is serving: its instances, weight and metrics counters."""
+
+    spec: VariantSpec
+    instances: list[ModelInstance]
+    model_dir: Path
+    counters: VariantCounters = field(default_factory=VariantCounters)
+
+    @property
+    def name(self) -> str:
+        return self.spec.variant_name
+
+    def pick_instance(self) -> ModelInstance:
+        instances = self.instances
+        if len(instances) == 1:
+            return instances[0]
+        return min(instances, key=lambda i: i.load)
+
+    def reuse_key(self) -> tuple[object, ...]:
+        return (self.spec.model.key(), self.spec.instance_count)
+
+
+class LiveEndpoint:
+    """The routing table of one endpoint; replaced whole on update."""
+
+    def __init__(self, spec: EndpointSpec, variants: list[LiveVariant], capture: EndpointCapture | None) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.variants = variants
+        self.by_name = {v.name: v for v in variants}
+        self.capture = capture
+        weights = [max(0.0, v.spec.weight) for v in variants]
+        total = sum(weights)
+        if total <= 0:  # all weights zero: only TargetVariant reaches them; spread evenly otherwise
+            weights, total = [1.0] * len(variants), float(len(variants))
+        acc, cum = 0.0, []
+        for w in weights:
+            acc += w
+            cum.append(acc)
+        self._cum = cum
+        self._total = total
+        self._single = variants[0] if len(variants) == 1 else None
+
+    def pick(self, target: str | None) -> LiveVariant:
+        if target:
+            v = self.by_name.get(target)
+            if v is None:
+                raise UnknownVariant(target)
+            return v
+        if self._single is not None:
+            return self._single
+        i = bisect.bisect_right(self._cum, random.random() * self._total)
+        return self.variants[min(i, len(self.variants) - 1)]
+
+
+class EndpointManager:
+    """Applies endpoint specs: starts, swaps and stops model instances; answers routing look-ups."""
+
+    def __init__(
+        self,
+        *,
+        work_dir: Path | None = None,
+        capture: CaptureWriter | None = None,
+        fetch_s3: S3Fetcher | None = None,
+        arriving: Callable[[], int] = lambda: 0,
+        load_timeout: float = 300.0,
+        stop_grace: float = 30.0,
+        drain_timeout: float = 30.0,
+    ) -> None:
+        self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="sm-dataplane-"))
+        self.capture = capture or CaptureWriter(None)
+        self.fetch_s3 = fetch_s3
+        self.arriving = arriving
+        self.load_timeout = load_timeout
+        self.stop_grace = stop_grace
+        self.drain_timeout = drain_timeout
+        self.endpoints: dict[str, LiveEndpoint] = {}
+        self.states: dict[str, EndpointState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # -- observer API -----------------------------------------------------------------------------
+    async def apply(self, spec: EndpointSpec) -> EndpointState:
+        """Create or update an endpoint to match `spec`; returns InService or Failed (with the reason)."""
+        lock = self._locks.setdefault(spec.name, asyncio.Lock())
+        async with lock:
+            current = self.endpoints.get(spec.name)
+            state = self.states.get(spec.name)
+            if state is None or current is None:
+                state = self.states[spec.name] = EndpointState(spec.name, "Creating", spec.config_name)
+            else:
+                state.status = "Updating"
+            reusable = {v.name: v for v in current.variants} if current else {}
+            new_variants: list[LiveVariant] = []
+            started: list[LiveVariant] = []
+            attempting = spec.variants[0]
+            try:
+                for vspec in spec.variants:
+                    attempting = vspec
+                    old = reusable.get(vspec.variant_name)
+                    if old is not None and old.reuse_key() == (vspec.model.key(), vspec.instance_count):
+                        new_variants.append(LiveVariant(vspec, old.instances, old.model_dir, old.counters))
+                        continue
+                    live = await self._start_variant(vspec)
+                    started.append(live)
+                    new_variants.append(live)
+            except (ModelLoadError, ModelDataError) as exc:
+                for live in started:
+                    await self._stop_instances(live.instances)
+                reason = describe_load_failure(attempting.model.name, attempting.variant_name, exc)
+                log.error("endpoint %s: %s", spec.name, reason)
+                if current is not None:  # failed update: keep serving the previous configuration
+                    state.status = "InService"
+                else:
+                    state.status = "Failed"
+                state.failure_reason = reason
+                return self._snapshot(state)
+            capture = self.capture.configure(spec.name, spec.data_capture)
+            if capture is None:
+                self.capture.remove(spec.name)
+            self.endpoints[spec.name] = LiveEndpoint(spec, new_variants, capture)  # the switch
+            state.status, state.config_name, state.failure_reason = "InService", spec.config_name, None
+            if current is not None:
+                kept = {id(i) for v in new_variants for i in v.instances}
+                retired = [i for v in current.variants for i in v.instances if id(i) not in kept]
+                await self._stop_instances(retired)
+            return self._snapshot(state)
+
+    async def delete(self, name: str) -> None:
+        """Stop serving an endpoint and every process it ran."""
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            live = self.endpoints.pop(name, None)
+            self.states.pop(name, None)
+            self.capture.remove(name)
+            if live is not None:
+                await self._stop_instances([i for v in live.variants for i in v.instances])
+
+    async def close(self) -> None:
+        for name in list(self.endpoints):
+            await self.delete(name)
+
+    def describe(self, name: str) -> EndpointState | None:
+        state = self.states.get(name)
+        return self._snapshot(state) if state else None
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _snapshot(self, state: EndpointState) -> EndpointState:
+        live = self.endpoints.get(state.name)
+        variants = {v.name: sum(i.healthy_workers for i in v.instances) for v in live.variants} if live else {}
+        return EndpointState(state.name, state.status, state.config_name, state.failure_reason, variants)
+
+    async def _start_variant(self, vspec: VariantSpec) -> LiveVariant:
+        loop = asyncio.get_running_loop()
+        model_dir = await loop.run_in_executor(
+            None, resolve_model_dir, vspec.model.model_data, self.work_dir / "models", self.fetch_s3
+        )
+        instances = [
+            ModelInstance(
+                model_name=vspec.model.name,
+                model_dir=model_dir,
+                env=vspec.model.env,
+                arriving=self.arriving,
+                load_timeout=self.load_timeout,
+                stop_grace=self.stop_grace,
+            )
+            for _ in range(max(1, vspec.instance_count))
+        ]
+        results = await asyncio.gather(*(i.start() for i in instances), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            await self._stop_instances([i for i, r in zip(instances, results) if r is None])
+            raise errors[0]
+        return LiveVariant(vspec, instances, model_dir)
+
+    async def _stop_instances(self, instances: list[ModelInstance]) -> None:
+        await asyncio.gather(*(i.stop(self.drain_timeout) for i in instances), return_exceptions=True)
+
+    def inventory(self) -> list[VariantInventory]:
+        out = []
+        for ep in self.endpoints.values():
+            for v in ep.variants:
+                out.append(
+                    VariantInventory(
+                        ep.name, v.name, len(v.instances), [i.pids() for i in v.instances], str(v.model_dir), v.counters
+                    )
+                )
+        return out

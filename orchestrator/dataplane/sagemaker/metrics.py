@@ -1,0 +1,263 @@
+"""Endpoint metrics as SageMaker publishes them, aggregated per minute, through an injectable sink.
+
+`AWS/SageMaker` (dims EndpointName, VariantName): Invocations, Invocation4XXErrors,
+Invocation5XXErrors, InvocationModelErrors (Count), InvocationsPerInstance (Count: invocations divided
+by the variant's instance count), ModelLatency and OverheadLatency (Microseconds, as statistic sets).
+ModelLatency is measured by the front end from handing the request to the instance to its answer (IPC
+included, as SageMaker measures it from outside the container); OverheadLatency is the rest of the
+request's time in the runtime.
+
+`/aws/sagemaker/Endpoints` (same dims): CPUUtilization (0-100 x cores, summed over an instance's
+worker processes, from /proc/<pid>/stat), MemoryUtilization (their RSS over MemTotal, %) and
+DiskUtilization (of the file system holding the model, %), one sample per instance per minute.
+
+The hot path only bumps counters on a per-variant object; the publisher swaps the objects at each
+minute boundary and sends PutMetricData-shaped data (timestamp = start of that minute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Protocol
+
+log = logging.getLogger(__name__)
+
+NS_INVOCATIONS = "AWS/SageMaker"
+NS_INSTANCES = "/aws/sagemaker/Endpoints"
+
+
+class MetricsSink(Protocol):
+    def put_metric_data(self, namespace: str, metric_data: list[dict[str, Any]]) -> None: ...
+
+
+class InMemoryMetricsSink:
+    """Keeps every datum (tests)."""
+
+    def __init__(self) -> None:
+        self.data: list[tuple[str, dict[str, Any]]] = []
+
+    def put_metric_data(self, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        self.data.extend((namespace, d) for d in metric_data)
+
+
+class CloudWatchMetricsSink:
+    """PutMetricData through a boto3 CloudWatch client, 20 data per call."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def put_metric_data(self, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        for i in range(0, len(metric_data), 20):
+            self.client.put_metric_data(Namespace=namespace, MetricData=metric_data[i : i + 20])
+
+
+class VariantCounters:
+    """One minute of one variant's invocation metrics (bumped on the request path)."""
+
+    __slots__ = ("invocations", "e4xx", "e5xx", "model_errors", "model_lat", "overhead_lat")
+
+    def __init__(self) -> None:
+        self.invocations = 0
+        self.e4xx = 0
+        self.e5xx = 0
+        self.model_errors = 0
+        self.model_lat: list[float] = [0, 0.0, float("inf"), 0.0]  # count, sum, min, max (us)
+        self.overhead_lat: list[float] = [0, 0.0, float("inf"), 0.0]
+
+    def observe(self, model_us: float | None, overhead_us: float) -> None:
+        """One invocation routed to the variant; model_us is None when the model was not reached."""
+        self.invocations += 1
+        if model_us is not None:
+            s = self.model_lat
+            s[0] += 1
+            s[1] += model_us
+            if model_us < s[2]:
+                s[2] = model_us
+            if model_us > s[3]:
+                s[3] = model_us
+        s = self.overhead_lat
+        s[0] += 1
+        s[1] += overhead_us
+        if overhead_us < s[2]:
+            s[2] = overhead_us
+        if overhead_us > s[3]:
+            s[3] = overhead_us
+
+    def error(self, container_status: int | None, runtime_status: int) -> None:
+        """Count an error: a model's non-2xx is a model error (and 4XX/5XX by the container's status)."""
+        if container_status is not None:
+            self.model_errors += 1
+            if 400 <= container_status < 500:
+                self.e4xx += 1
+            else:
+                self.e5xx += 1
+        elif 400 <= runtime_status < 500:
+            self.e4xx += 1
+        else:
+            self.e5xx += 1
+
+
+@dataclass
+class VariantInventory:
+    """What the publisher needs to know about a live variant."""
+
+    endpoint_name: str
+    variant_name: str
+    instance_count: int
+    instance_pids: list[list[int]]
+    model_dir: str
+    counters: VariantCounters
+
+
+def _stats(s: list[float]) -> dict[str, float]:
+    return {"SampleCount": float(s[0]), "Sum": s[1], "Minimum": s[2], "Maximum": s[3]}
+
+
+class ProcSampler:
+    """CPU and memory of process groups from /proc (Linux)."""
+
+    def __init__(self) -> None:
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.last: dict[int, tuple[float, float]] = {}
+        self.mem_total = self._mem_total()
+
+    @staticmethod
+    def _mem_total() -> float:
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("MemTotal:"):
+                        return float(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 1.0
+
+    def _read(self, pid: int) -> tuple[float, float] | None:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        cpu = (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime, seconds
+        rss = int(fields[21]) * self.page
+        return cpu, rss
+
+    def sample(self, pids: Iterable[int]) -> tuple[float, float]:
+        """(CPU % summed over the processes since their last sample, memory % of the machine)."""
+        now = time.monotonic()
+        cpu_pct = 0.0
+        rss = 0.0
+        for pid in pids:
+            got = self._read(pid)
+            if got is None:
+                continue
+            cpu, mem = got
+            rss += mem
+            prev = self.last.get(pid)
+            self.last[pid] = (now, cpu)
+            if prev is not None and now > prev[0]:
+                cpu_pct += (cpu - prev[1]) / (now - prev[0]) * 100.0
+        return cpu_pct, rss / self.mem_total * 100.0
+
+
+def disk_utilization(path: str) -> float:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return 0.0
+    total = st.f_blocks * st.f_frsize
+    return 0.0 if total == 0 else (total - st.f_bavail * st.f_frsize) / total * 100.0
+
+
+class MetricsPublisher:
+    """Swaps per-variant counters every `interval` seconds and publishes them with instance metrics."""
+
+    def __init__(
+        self, sink: MetricsSink | None, inventory: Callable[[], list[VariantInventory]], interval: float = 60.0
+    ) -> None:
+        self.sink = sink
+        self.inventory = inventory
+        self.interval = interval
+        self.sampler = ProcSampler()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = time.time()
+            await asyncio.sleep(self.interval - (now % self.interval) if self.interval >= 60 else self.interval)
+            try:
+                data = self.collect()
+                await loop.run_in_executor(None, self.send, data)
+            except Exception:  # noqa: BLE001 - metrics must never stop serving
+                log.exception("metrics publish failed")
+
+    def collect(self, at: float | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Swap counters (on the loop thread) and build the data of the minute that just ended."""
+        t = at if at is not None else time.time() - 1.0
+        stamp = datetime.fromtimestamp(t - t % 60, timezone.utc)
+        out: dict[str, list[dict[str, Any]]] = {NS_INVOCATIONS: [], NS_INSTANCES: []}
+        for inv in self.inventory():
+            dims = [{"Name": "EndpointName", "Value": inv.endpoint_name}, {"Name": "VariantName", "Value": inv.variant_name}]
+            c = inv.counters
+            fresh = VariantCounters()
+            # swap in place: the request path holds a reference to the same object
+            c_snapshot = VariantCounters()
+            for slot in VariantCounters.__slots__:
+                setattr(c_snapshot, slot, getattr(c, slot))
+                setattr(c, slot, getattr(fresh, slot))
+            c = c_snapshot
+            if c.invocations:
+                for name, value in (
+                    ("Invocations", c.invocations),
+                    ("Invocation4XXErrors", c.e4xx),
+                    ("Invocation5XXErrors", c.e5xx),
+                    ("InvocationModelErrors", c.model_errors),
+                    ("InvocationsPerInstance", c.invocations / max(1, inv.instance_count)),
+                ):
+                    out[NS_INVOCATIONS].append(
+                        {"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Count", "Value": float(value)}
+                    )
+                for name, s in (("ModelLatency", c.model_lat), ("OverheadLatency", c.overhead_lat)):
+                    if s[0]:
+                        out[NS_INVOCATIONS].append(
+                            {"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Microseconds", "StatisticValues": _stats(s)}
+                        )
+            cpu = [0.0, 0.0, float("inf"), 0.0]
+            mem = [0.0, 0.0, float("inf"), 0.0]
+            for pids in inv.instance_pids:
+                c_pct, m_pct = self.sampler.sample(pids)
+                for s, v in ((cpu, c_pct), (mem, m_pct)):
+                    s[0] += 1
+                    s[1] += v
+                    s[2] = min(s[2], v)
+                    s[3] = max(s[3], v)
+            if cpu[0]:
+                disk = disk_utilization(inv.model_dir)
+                for name, s in (("CPUUtilization", cpu), ("MemoryUtilization", mem), ("DiskUtilization", [cpu[0], disk * cpu[0], disk, disk])):
+                    out[NS_INSTANCES].append(
+                        {"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Percent", "StatisticValues": _stats(s)}
+                    )
+        return out
+
+    def send(self, data: dict[str, list[dict[str, Any]]]) -> None:
+        if self.sink is None:
+            return
+        for namespace, items in data.items():
+            if items:
+                self.sink.put_metric_data(namespace, items)
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+        data = self.collect(at=time.time())
+        await asyncio.get_running_loop().run_in_executor(None, self.send, data)

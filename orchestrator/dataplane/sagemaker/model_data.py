@@ -1,0 +1,95 @@
+"""Turn a ModelDataUrl into an extracted model directory, as SageMaker does into /opt/ml/model.
+
+Sources: an extracted directory (used as is), a local model.tar.gz, or s3://bucket/key fetched through
+an injectable `fetch_s3(bucket, key, dest)` (boto3 against the embedded control plane by default).
+Extraction refuses members that escape the target (absolute paths, `..`, links pointing outside,
+devices): the packaging module's `safe_extract` is used when it exists; otherwise the fallback below
+(`safe_extract_tar`) applies the same rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+from pathlib import Path
+from typing import Callable
+
+S3Fetcher = Callable[[str, str, Path], None]
+
+
+class ModelDataError(Exception):
+    """The model artifact cannot be obtained or extracted."""
+
+
+def safe_extract_tar(archive: Path, dest: Path) -> None:
+    """Extract a tar archive, refusing any member that would land outside `dest`."""
+    dest = dest.resolve()
+    with tarfile.open(archive, "r:*") as tar:
+        for member in tar.getmembers():
+            target = (dest / member.name).resolve()
+            if target != dest and dest not in target.parents:
+                raise ModelDataError(f"{archive}: member {member.name!r} escapes the model directory")
+            if member.isdev() or member.isfifo():
+                raise ModelDataError(f"{archive}: member {member.name!r} is a device or fifo")
+            if member.issym() or member.islnk():
+                link = (target.parent / member.linkname).resolve() if member.issym() else (dest / member.linkname).resolve()
+                if link != dest and dest not in link.parents:
+                    raise ModelDataError(f"{archive}: link {member.name!r} points outside the model directory")
+        tar.extractall(dest, filter="data")
+
+
+def _extract(archive: Path, dest: Path) -> None:
+    try:  # the packaging engineer's helper, when present
+        from orchestrator.packaging import safe_extract  # type: ignore[attr-defined]
+    except ImportError:
+        safe_extract_tar(archive, dest)
+    else:
+        safe_extract(archive, dest)
+
+
+def default_s3_fetcher(bucket: str, key: str, dest: Path) -> None:
+    import boto3
+
+    boto3.client("s3").download_file(bucket, key, str(dest))
+
+
+def resolve_model_dir(model_data: str, work_dir: Path, fetch_s3: S3Fetcher | None = None) -> Path:
+    """An extracted model directory for `model_data`, cached under `work_dir` by content of the URL."""
+    if not model_data:
+        raise ModelDataError("the model has no ModelDataUrl")
+    source = Path(model_data)
+    if not model_data.startswith("s3://") and source.is_dir():
+        return source.resolve()
+    digest = hashlib.sha256(model_data.encode()).hexdigest()[:16]
+    target = work_dir / digest
+    if (target / ".extracted").exists():
+        return target
+    tmp = work_dir / f".{digest}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        if model_data.startswith("s3://"):
+            bucket, _, key = model_data[5:].partition("/")
+            archive = tmp / "model.tar.gz"
+            try:
+                (fetch_s3 or default_s3_fetcher)(bucket, key, archive)
+            except Exception as exc:  # noqa: BLE001 - reported as the model's failure
+                raise ModelDataError(f"could not download {model_data}: {exc}") from exc
+        elif source.is_file():
+            archive = source
+        else:
+            raise ModelDataError(f"model data {model_data} does not exist")
+        extracted = tmp / "model"
+        extracted.mkdir()
+        try:
+            _extract(archive, extracted)
+        except (tarfile.TarError, OSError) as exc:
+            raise ModelDataError(f"could not extract {model_data}: {exc}") from exc
+        (extracted / ".extracted").touch()
+        shutil.rmtree(target, ignore_errors=True)
+        extracted.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -1,0 +1,526 @@
+"""One model-server worker process: the SageMaker handler contract, run in isolation.
+
+This file is both a module (the front end imports its wire-format helpers and tests import
+`HandlerService`) and the worker's entry point (`python -I worker.py --fd N --model-dir D`).
+It deliberately imports nothing but the standard library: a worker runs a *user's* code with only
+`<model_dir>/code` prepended to `sys.path` (plus the interpreter's site-packages), exactly like a
+SageMaker framework container, so that an inference.py that works here works there and cannot reach
+the orchestrator's modules by accident.
+
+Handler contract (sagemaker-inference / sagemaker-pytorch-inference toolkits):
+  * `model_fn(model_dir[, context])` once per worker;
+  * per request `output_fn(predict_fn(input_fn(body, content_type), model), accept)`, or a single
+    `transform_fn(model, body, content_type, accept)` — defining `transform_fn` together with any
+    of the three is an error (the worker reports a model load failure);
+  * every handler may take one extra trailing `context` argument (detected from its signature);
+  * `output_fn` may return `(body, content_type)`; otherwise the response type is the Accept;
+  * Accept missing or `*/*` -> `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT` (default application/json);
+  * an exception carrying an int `status_code` (the toolkit's BaseInferenceToolkitError, or the
+    example models' errors) answers with that status and its `message` (or str(exc)); any other
+    exception answers 500 with "<ExceptionType>: <message>".
+
+Defaults where the module lacks a handler (a documented subset of the toolkit's):
+  * model_fn: none — a missing model_fn is a model load failure (as in the toolkit);
+  * input_fn: application/json -> json.loads; text/csv -> list of rows of floats;
+    application/x-npy -> numpy.load (if numpy is importable); anything else -> 415;
+  * predict_fn: `model(data)`;
+  * output_fn: application/json -> json.dumps (tensors/arrays via .tolist()); text/csv -> rows;
+    application/x-npy -> numpy.save; anything else -> 415.
+
+Batching extension (optional, ours): a module may define `predict_batch_fn(inputs, model[, context])`
+taking the list of `input_fn` results of a batch and returning one prediction per input, in order —
+one forward pass for many single-item requests. Per-request semantics stay identical: `input_fn` and
+`output_fn` still run per request, a request whose `input_fn` fails gets its own error, and if
+`predict_batch_fn` raises (or returns the wrong number of items) the batch is re-run request by request
+through `predict_fn`, so each request gets exactly the answer it would get alone. Without the hook a
+batch is simply the per-request contract applied in order.
+
+Parent-death guard: the worker exits when its socket to the front end reaches EOF, when its parent
+pid changes (a watchdog thread), and via prctl(PR_SET_PDEATHSIG, SIGKILL) on Linux.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import inspect
+import io
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Callable, NamedTuple
+
+# ----------------------------------------------------------------------------------------------
+# Wire format between the front end and a worker (one SOCK_STREAM socketpair per worker).
+# frame := u32 length-of-rest | u8 kind | payload
+# ----------------------------------------------------------------------------------------------
+KIND_READY = 1  # worker -> front: payload = JSON {"pid": int}
+KIND_LOAD_FAILED = 2  # worker -> front: payload = UTF-8 error text
+KIND_REQUESTS = 3  # front -> worker: u16 count, then per request _REQ header + fields
+KIND_RESPONSES = 4  # worker -> front: u16 count, then per response _RESP header + fields
+
+_FRAME = struct.Struct("<IB")
+_COUNT = struct.Struct("<H")
+# request id, len(content_type), len(accept), len(custom_attributes), len(inference_id), len(body)
+_REQ = struct.Struct("<IHHHHI")
+# request id, status, len(content_type), len(body)
+_RESP = struct.Struct("<IHHI")
+
+
+class WireRequest(NamedTuple):
+    request_id: int
+    content_type: str
+    accept: str
+    custom_attributes: str
+    inference_id: str
+    body: bytes
+
+
+class WireResponse(NamedTuple):
+    request_id: int
+    status: int
+    content_type: str
+    body: bytes
+
+
+def encode_frame(kind: int, payload: bytes) -> bytes:
+    return _FRAME.pack(len(payload) + 1, kind) + payload
+
+
+def encode_requests(requests: list[WireRequest]) -> bytes:
+    parts: list[bytes] = [b"", _COUNT.pack(len(requests))]
+    for r in requests:
+        ct, acc, attrs, iid = (
+            r.content_type.encode(),
+            r.accept.encode(),
+            r.custom_attributes.encode(),
+            r.inference_id.encode(),
+        )
+        parts.append(_REQ.pack(r.request_id, len(ct), len(acc), len(attrs), len(iid), len(r.body)))
+        parts.append(ct + acc + attrs + iid)
+        parts.append(r.body)
+    size = sum(len(p) for p in parts)
+    parts[0] = _FRAME.pack(size + 1, KIND_REQUESTS)
+    return b"".join(parts)
+
+
+def decode_requests(payload: memoryview) -> list[WireRequest]:
+    (count,) = _COUNT.unpack_from(payload, 0)
+    pos = _COUNT.size
+    out: list[WireRequest] = []
+    for _ in range(count):
+        rid, lct, lacc, lattr, liid, lbody = _REQ.unpack_from(payload, pos)
+        pos += _REQ.size
+        strings = bytes(payload[pos : pos + lct + lacc + lattr + liid]).decode()
+        pos += lct + lacc + lattr + liid
+        body = bytes(payload[pos : pos + lbody])
+        pos += lbody
+        out.append(
+            WireRequest(
+                rid,
+                strings[:lct],
+                strings[lct : lct + lacc],
+                strings[lct + lacc : lct + lacc + lattr],
+                strings[lct + lacc + lattr :],
+                body,
+            )
+        )
+    return out
+
+
+def encode_responses(responses: list[WireResponse]) -> bytes:
+    parts: list[bytes] = [b"", _COUNT.pack(len(responses))]
+    for r in responses:
+        ct = r.content_type.encode()
+        parts.append(_RESP.pack(r.request_id, r.status, len(ct), len(r.body)))
+        parts.append(ct)
+        parts.append(r.body)
+    size = sum(len(p) for p in parts)
+    parts[0] = _FRAME.pack(size + 1, KIND_RESPONSES)
+    return b"".join(parts)
+
+
+def decode_responses(payload: memoryview) -> list[WireResponse]:
+    (count,) = _COUNT.unpack_from(payload, 0)
+    pos = _COUNT.size
+    out: list[WireResponse] = []
+    for _ in range(count):
+        rid, status, lct, lbody = _RESP.unpack_from(payload, pos)
+        pos += _RESP.size
+        ct = bytes(payload[pos : pos + lct]).decode()
+        pos += lct
+        out.append(WireResponse(rid, status, ct, bytes(payload[pos : pos + lbody])))
+        pos += lbody
+    return out
+
+
+def split_frames(buf: bytearray) -> tuple[list[tuple[int, memoryview]], int]:
+    """Complete frames in `buf` as (kind, payload) and the number of bytes they used."""
+    frames: list[tuple[int, memoryview]] = []
+    pos, n = 0, len(buf)
+    view = memoryview(buf)
+    while n - pos >= 5:
+        length, kind = _FRAME.unpack_from(buf, pos)
+        if n - pos - 4 < length:
+            break
+        frames.append((kind, view[pos + 5 : pos + 4 + length]))
+        pos += 4 + length
+    return frames, pos
+
+
+# ----------------------------------------------------------------------------------------------
+# The handler contract.
+# ----------------------------------------------------------------------------------------------
+class InferenceError(Exception):
+    """An error with its own HTTP status, like the toolkit's BaseInferenceToolkitError."""
+
+    def __init__(self, status_code: int, message: str, phrase: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.phrase = phrase
+
+
+class HandlerContractError(Exception):
+    """The user module breaks the contract (e.g. transform_fn together with input_fn)."""
+
+
+class Context:
+    """What a handler's optional trailing `context` argument receives (one per request).
+
+    Shaped after TorchServe's Context as far as a SageMaker handler uses it: system_properties,
+    model_name, and the request's headers.
+    """
+
+    __slots__ = ("model_name", "model_dir", "system_properties", "request_headers", "worker_id")
+
+    def __init__(
+        self,
+        model_name: str,
+        model_dir: str,
+        worker_id: int,
+        system_properties: dict[str, Any],
+        request_headers: dict[str, str] | None = None,
+    ) -> None:
+        self.model_name = model_name
+        self.model_dir = model_dir
+        self.worker_id = worker_id
+        self.system_properties = system_properties
+        self.request_headers = request_headers or {}
+
+    def get_request_header(self, idx: int, key: str) -> str | None:  # TorchServe-compatible
+        return self.request_headers.get(key)
+
+    def for_request(self, headers: dict[str, str]) -> "Context":
+        return Context(self.model_name, self.model_dir, self.worker_id, self.system_properties, headers)
+
+
+def _accepts_context(fn: Callable[..., Any], base_args: int) -> bool:
+    """True when `fn` takes one positional argument more than the contract's `base_args`."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return True
+    return len(positional) > base_args
+
+
+def _tolist(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def default_input_fn(body: bytes, content_type: str | None) -> Any:
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media == "application/json":
+        return json.loads(body)
+    if media == "text/csv":
+        text = body.decode() if isinstance(body, (bytes, bytearray)) else str(body)
+        return [[float(v) for v in row] for row in csv.reader(io.StringIO(text)) if row]
+    if media == "application/x-npy":
+        import numpy  # only when a model sends numpy arrays
+
+        return numpy.load(io.BytesIO(body), allow_pickle=False)
+    raise InferenceError(415, f"Content type {content_type} is not supported by this framework.")
+
+
+def default_predict_fn(data: Any, model: Any) -> Any:
+    return model(data)
+
+
+def default_output_fn(prediction: Any, accept: str) -> Any:
+    media = accept.split(";")[0].strip().lower()
+    if media == "application/json":
+        return json.dumps(prediction, default=_tolist)
+    if media == "text/csv":
+        rows = prediction.tolist() if hasattr(prediction, "tolist") else prediction
+        if not isinstance(rows, list):
+            rows = [rows]
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for row in rows:
+            writer.writerow(row if isinstance(row, (list, tuple)) else [row])
+        return out.getvalue()
+    if media == "application/x-npy":
+        import numpy
+
+        buf = io.BytesIO()
+        numpy.save(buf, numpy.asarray(prediction), allow_pickle=False)
+        return buf.getvalue()
+    raise InferenceError(415, f"Accept type {accept} is not supported by this framework.")
+
+
+def error_status_and_body(exc: BaseException) -> tuple[int, bytes]:
+    """The container's answer for a handler exception: its own status if it carries one, else 500."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and 400 <= status <= 599:
+        message = getattr(exc, "message", None)
+        text = message if isinstance(message, str) and message else str(exc)
+        return status, text.encode()
+    return 500, f"{type(exc).__name__}: {exc}".encode()
+
+
+class HandlerService:
+    """Loads a user module's model once and answers requests with the SageMaker contract."""
+
+    def __init__(
+        self,
+        module: Any,
+        model_dir: str,
+        *,
+        model_name: str = "model",
+        worker_id: int = 0,
+        default_accept: str = "application/json",
+    ) -> None:
+        has_transform = hasattr(module, "transform_fn")
+        three = [n for n in ("input_fn", "predict_fn", "output_fn") if hasattr(module, n)]
+        if has_transform and three:
+            raise HandlerContractError(
+                "transform_fn cannot be defined together with " + ", ".join(three) + " in the inference script"
+            )
+        self.default_accept = default_accept or "application/json"
+        self.base_context = Context(model_name, model_dir, worker_id, {"model_dir": model_dir, "gpu_id": None})
+        model_fn = getattr(module, "model_fn", None)
+        if model_fn is None:
+            raise HandlerContractError(
+                "Please provide a model_fn implementation. See documentation for model_fn at "
+                "https://sagemaker.readthedocs.io/en/stable/frameworks/pytorch/using_pytorch.html"
+            )
+        self.model = self._call(model_fn, 1, (model_dir,), self.base_context)
+        self.transform_fn = getattr(module, "transform_fn", None)
+        self.input_fn = getattr(module, "input_fn", default_input_fn)
+        self.predict_fn = getattr(module, "predict_fn", default_predict_fn)
+        self.output_fn = getattr(module, "output_fn", default_output_fn)
+        self.predict_batch_fn = getattr(module, "predict_batch_fn", None)
+        self._ctx = {
+            name: _accepts_context(fn, n)
+            for name, fn, n in (
+                ("transform_fn", self.transform_fn, 4),
+                ("input_fn", self.input_fn, 2),
+                ("predict_fn", self.predict_fn, 2),
+                ("output_fn", self.output_fn, 2),
+                ("predict_batch_fn", self.predict_batch_fn, 2),
+            )
+            if fn is not None
+        }
+        self._any_ctx = any(self._ctx.values())
+
+    @staticmethod
+    def _call(fn: Callable[..., Any], base: int, args: tuple[Any, ...], ctx: Context | None) -> Any:
+        if _accepts_context(fn, base):
+            return fn(*args, ctx)
+        return fn(*args)
+
+    def _context(self, req: WireRequest) -> Context | None:
+        if not self._any_ctx:
+            return None
+        headers = {"Content-Type": req.content_type, "Accept": req.accept}
+        if req.custom_attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = req.custom_attributes
+        if req.inference_id:
+            headers["X-Amzn-SageMaker-Inference-Id"] = req.inference_id
+        return self.base_context.for_request(headers)
+
+    def _accept(self, req: WireRequest) -> str:
+        accept = req.accept
+        if not accept or accept == "*/*":
+            return self.default_accept
+        return accept
+
+    def _encode(self, rid: int, result: Any, accept: str) -> WireResponse:
+        if isinstance(result, tuple) and len(result) == 2:
+            body, content_type = result
+        else:
+            body, content_type = result, accept
+        if isinstance(body, str):
+            data = body.encode()
+        elif isinstance(body, (bytes, bytearray, memoryview)):
+            data = bytes(body)
+        else:
+            data = json.dumps(body, default=_tolist).encode()
+        return WireResponse(rid, 200, str(content_type), data)
+
+    def _fail(self, rid: int, exc: BaseException) -> WireResponse:
+        status, body = error_status_and_body(exc)
+        if status >= 500:
+            traceback.print_exception(exc, file=sys.stderr)
+        return WireResponse(rid, status, "text/plain", body)
+
+    def handle(self, req: WireRequest) -> WireResponse:
+        """One request through the contract (what a batch of one does)."""
+        return self.handle_batch([req])[0]
+
+    def handle_batch(self, reqs: list[WireRequest]) -> list[WireResponse]:
+        out: list[WireResponse | None] = [None] * len(reqs)
+        ctxs = [self._context(r) for r in reqs]
+        accepts = [self._accept(r) for r in reqs]
+        c = self._ctx
+        if self.transform_fn is not None:
+            for i, r in enumerate(reqs):
+                try:
+                    args = (self.model, r.body, r.content_type or None, accepts[i])
+                    res = self.transform_fn(*args, ctxs[i]) if c["transform_fn"] else self.transform_fn(*args)
+                    out[i] = self._encode(r.request_id, res, accepts[i])
+                except Exception as exc:  # noqa: BLE001 - any handler error is the request's answer
+                    out[i] = self._fail(r.request_id, exc)
+            return out  # type: ignore[return-value]
+
+        inputs: list[tuple[int, Any]] = []
+        for i, r in enumerate(reqs):
+            try:
+                ct = r.content_type or None
+                data = self.input_fn(r.body, ct, ctxs[i]) if c["input_fn"] else self.input_fn(r.body, ct)
+                inputs.append((i, data))
+            except Exception as exc:  # noqa: BLE001
+                out[i] = self._fail(r.request_id, exc)
+
+        predictions: dict[int, Any] = {}
+        if self.predict_batch_fn is not None and len(inputs) > 1:
+            try:
+                batch = [d for _, d in inputs]
+                if c["predict_batch_fn"]:
+                    preds = self.predict_batch_fn(batch, self.model, ctxs[inputs[0][0]])
+                else:
+                    preds = self.predict_batch_fn(batch, self.model)
+                preds = list(preds)
+                if len(preds) == len(inputs):
+                    predictions = {i: p for (i, _), p in zip(inputs, preds)}
+            except Exception:  # noqa: BLE001 - fall back to per-request semantics below
+                predictions = {}
+        for i, data in inputs:
+            r = reqs[i]
+            try:
+                if i in predictions:
+                    pred = predictions[i]
+                elif c["predict_fn"]:
+                    pred = self.predict_fn(data, self.model, ctxs[i])
+                else:
+                    pred = self.predict_fn(data, self.model)
+                res = self.output_fn(pred, accepts[i], ctxs[i]) if c["output_fn"] else self.output_fn(pred, accepts[i])
+                out[i] = self._encode(r.request_id, res, accepts[i])
+            except Exception as exc:  # noqa: BLE001
+                out[i] = self._fail(r.request_id, exc)
+        return out  # type: ignore[return-value]
+
+
+def load_user_module(model_dir: str, program: str) -> Any:
+    """Import `<model_dir>/code/<program>` with code/ first on sys.path (as the toolkit does)."""
+    code_dir = os.path.join(model_dir, "code")
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+    name = program[:-3] if program.endswith(".py") else program
+    if not os.path.exists(os.path.join(code_dir, name + ".py")):
+        raise HandlerContractError(f"{program} not found in {code_dir}")
+    return importlib.import_module(name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Process entry point.
+# ----------------------------------------------------------------------------------------------
+def _guard_parent(parent_pid: int) -> None:
+    """Die with the front end: PDEATHSIG where available, and a parent-pid watchdog everywhere."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _serve(sock: socket.socket, service: HandlerService) -> None:
+    buf = bytearray()
+    while True:
+        data = sock.recv(1 << 20)
+        if not data:
+            return
+        buf += data
+        frames, used = split_frames(buf)
+        if not frames:
+            continue
+        replies: list[bytes] = []
+        for kind, payload in frames:
+            if kind == KIND_REQUESTS:
+                replies.append(encode_responses(service.handle_batch(decode_requests(payload))))
+        del frames, payload  # release the memoryviews before resizing the buffer
+        del buf[:used]
+        if replies:
+            sock.sendall(b"".join(replies))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--model-name", default="model")
+    parser.add_argument("--worker-id", type=int, default=0)
+    parser.add_argument("--parent-pid", type=int, required=True)
+    args = parser.parse_args(argv)
+    _guard_parent(args.parent_pid)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    sock = socket.socket(fileno=args.fd)
+    os.chdir(args.model_dir)
+    try:
+        module = load_user_module(args.model_dir, os.environ.get("SAGEMAKER_PROGRAM") or "inference.py")
+        service = HandlerService(
+            module,
+            args.model_dir,
+            model_name=args.model_name,
+            worker_id=args.worker_id,
+            default_accept=os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/json"),
+        )
+    except BaseException as exc:  # noqa: BLE001 - any load failure is reported, with its text
+        traceback.print_exc(file=sys.stderr)
+        sock.sendall(encode_frame(KIND_LOAD_FAILED, f"{type(exc).__name__}: {exc}".encode()))
+        return 1
+    sock.sendall(encode_frame(KIND_READY, json.dumps({"pid": os.getpid()}).encode()))
+    try:
+        _serve(sock, service)
+    except (ConnectionError, OSError):
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
