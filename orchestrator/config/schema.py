@@ -235,8 +235,30 @@ def _plain_message(kind: str, value: Any, instance: Any) -> str:
     return f"is invalid ({kind})"
 
 
+#: Keys of hand-written resource names (the original's ModelName/EndpointConfigName...): names are derived.
+_DERIVED_NAME_KEYS = {
+    "model_name": "SageMaker model names are derived from project.name, project.stage and the model name",
+    "endpoint_config_name": "endpoint configuration names are derived with a unique suffix, so a change rolls the endpoint without renaming",
+    "endpoint_name": "the endpoint name is derived; set serving.endpoint_base_name to change it",
+    "bucket_name": "bucket names are derived; set bucket_base_name to change the suffix",
+    "function_name": "Lambda function names are derived from project.name and project.stage",
+    "lambda_function_name": "Lambda function names are derived from project.name and project.stage",
+}
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).replace("-", "_").lower()
+
+
 def _unknown_key_message(key: str, allowed: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    snake = _snake(key)
+    if snake in _DERIVED_NAME_KEYS and snake not in allowed:
+        return f"unknown key: {_DERIVED_NAME_KEYS[snake]}; remove it"
+    if snake != key and snake in allowed:
+        return f'unknown key; did you mean "{snake}"? (keys are snake_case)'
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6) or difflib.get_close_matches(
+        snake, allowed, n=1, cutoff=0.6
+    )
     if close:
         return f'unknown key; did you mean "{close[0]}"?'
     return f"unknown key; allowed keys: {', '.join(allowed)}" if allowed else "unknown key"
