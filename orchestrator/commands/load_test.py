@@ -1,0 +1,208 @@
+"""``orchestrator load-test``: open-loop load test of an environment's API or endpoint; ``--find-max``
+searches the highest rate meeting a p99/error SLO and prices it."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config import Environment, load_environment
+from orchestrator.errors import OrchestratorError, UsageError
+from orchestrator.loadtest import capacity, cases as cases_mod, engine, report, summary as summary_mod, targets, tester
+from orchestrator.loadtest.durations import positive_float, seconds
+from orchestrator.loadtest.progress import Progress
+from orchestrator.paths import project_root
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "load-test",
+        help="open-loop load test (HDR percentiles per variant, report.html); --find-max for capacity and cost",
+        description="Send requests on a fixed schedule (constant or Poisson arrivals), independent of responses; "
+                    "latency is measured from each request's intended send time. Results per variant.",
+    )
+    p.add_argument("--env", required=True, metavar="NAME", help="environment name or path")
+    p.add_argument("--rate", type=positive_float, help="target requests per second (required unless --find-max)")
+    p.add_argument("--duration", type=seconds, default=30.0, help="measured duration after warmup (30s)")
+    p.add_argument("--warmup", type=seconds, default=None, help="warmup excluded from results (default 2s)")
+    p.add_argument("--arrival", choices=["constant", "poisson", "closed"], default="constant",
+                   help="arrival process; 'closed' is the coordinated-omission-prone closed loop, for comparison")
+    p.add_argument("--concurrency", type=int, default=4, help="workers of --arrival closed (4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of Poisson arrivals (0)")
+    p.add_argument("--target", choices=["api", "endpoint"], default="api",
+                   help="the API (URL + key from SSM) or the SageMaker runtime (SigV4)")
+    p.add_argument("--variant", help="ask for this production variant (header) on every request")
+    p.add_argument("--cases", metavar="FILE", help="JSON test cases (default: the environment's load_testing.test_cases)")
+    p.add_argument("--max-in-flight", type=int, default=256, help="outstanding requests beyond which sends are dropped")
+    p.add_argument("--timeout", type=seconds, default=30.0, help="per-request timeout (30s)")
+    p.add_argument("--max-send-lag-ms", type=positive_float, default=10.0,
+                   help="warn when the generator's own p99 send lag exceeds this (10)")
+    p.add_argument("--url", help="send here instead of the environment's URL: the full URL of the POST (api), "
+                                 "the runtime base URL or a full .../invocations URL (endpoint)")
+    p.add_argument("--api-key-env", metavar="VAR", help="read the API key from this environment variable")
+    p.add_argument("--out", type=Path, help="report directory (default loadtest-results/<env>-<time>)")
+    p.add_argument("--publish-metrics", action="store_true",
+                   help="publish the run to CloudWatch under the tester's metric names")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    g = p.add_argument_group("capacity search (--find-max)")
+    g.add_argument("--find-max", action="store_true", help="step the rate up until the SLO breaks, then bisect")
+    g.add_argument("--slo-p99", type=positive_float, metavar="MS", help="p99 latency objective in ms")
+    g.add_argument("--max-error-rate", type=float, default=0.01, help="error+drop rate objective (0.01)")
+    g.add_argument("--start-rate", type=positive_float, default=10.0, help="first step's rate (10)")
+    g.add_argument("--step-factor", type=float, default=1.5, help="rate multiplier between steps (1.5)")
+    g.add_argument("--step-duration", type=seconds, default=20.0, help="measured duration of each step (20s)")
+    g.add_argument("--bisect-steps", type=int, default=3, help="bisection runs after the first failing step (3)")
+    g.add_argument("--max-rate", type=positive_float, default=100_000.0, help="stop climbing here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    _check(args)
+    env = load_environment(args.env)
+    cases = cases_mod.load_file(args.cases) if args.cases else cases_mod.from_environment(env.data)
+    target = resolve_target(args, env, cases)
+    out = args.out or project_root() / "loadtest-results" / f"{env.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    if args.find_max:
+        return _find_max(args, env, target, out)
+    result = engine.run(_config(args, args.rate, args.duration), target, _progress(args))
+    summary = summary_mod.summarize(result)
+    summary["environment"] = env.name
+    print(summary_mod.render_text(summary))
+    paths = report.write_report(summary, out, title=f"Load test of {env.name} ({target.kind})")
+    print(f"\nreport   {paths['html']}\nsummary  {paths['summary']}")
+    if args.publish_metrics:
+        _publish(env, target.kind, result)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> None:
+    if args.find_max:
+        if args.slo_p99 is None:
+            raise UsageError("--find-max needs --slo-p99 MS")
+        if args.step_factor <= 1:
+            raise UsageError("--step-factor must be > 1")
+    elif args.rate is None:
+        raise UsageError("--rate is required (or use --find-max)")
+    if args.max_in_flight < 1 or args.concurrency < 1:
+        raise UsageError("--max-in-flight and --concurrency must be >= 1")
+    if not 0 <= args.max_error_rate <= 1:
+        raise UsageError("--max-error-rate is a fraction between 0 and 1")
+    if args.api_key_env and args.api_key_env not in os.environ:
+        raise UsageError(f"--api-key-env {args.api_key_env}: the variable is not set")
+
+
+def resolve_target(args: argparse.Namespace, env: Environment, cases: list[cases_mod.Case]) -> engine.Target:
+    """The URL, key and signer for ``--target``, from ``--url``/``--api-key-env`` or the environment."""
+    api_key = os.environ[args.api_key_env] if args.api_key_env else None
+    if args.target == "api":
+        if args.url:
+            url = args.url
+        else:
+            url, published_key = targets.api_target(env.ssm_prefix, targets.ssm_getter(env.data))
+            api_key = api_key or published_key
+        return targets.build_target(url, cases, kind="api", api_key=api_key, variant=args.variant)
+    if args.url and args.url.rstrip("/").endswith("/invocations"):
+        url = args.url
+    elif args.url:  # a runtime base URL
+        url = targets.invocations_url(args.url, env.endpoint_name)
+    else:
+        get = targets.ssm_getter(env.data)
+        runtime = targets.runtime_url(ssm_prefix=env.ssm_prefix, region=env.region, embedded=env.is_embedded, get=get)
+        url = targets.invocations_url(runtime, get(f"{env.ssm_prefix}/model-serving/endpoint_name", False)
+                                      or env.endpoint_name)
+    from orchestrator import aws_clients
+
+    creds = aws_clients.session_for(env.data).get_credentials()
+    if creds is None:
+        raise OrchestratorError("no AWS credentials to sign SageMaker runtime requests (profile/default chain)")
+    signer = targets.Signer(creds.get_frozen_credentials(), env.region)
+    return targets.build_target(url, cases, kind="endpoint", api_key=api_key, variant=args.variant, signer=signer)
+
+
+def _config(args: argparse.Namespace, rate: float, duration: float) -> engine.RunConfig:
+    warmup = args.warmup if args.warmup is not None else min(2.0, duration / 5)
+    return engine.RunConfig(rate=rate, duration=duration, warmup=warmup, arrival=args.arrival, seed=args.seed,
+                            max_in_flight=args.max_in_flight, timeout=args.timeout, concurrency=args.concurrency,
+                            max_send_lag_ms=args.max_send_lag_ms)
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    return Progress(sys.stderr, max_send_lag_ms=args.max_send_lag_ms, enabled=not args.quiet)
+
+
+def _find_max(args: argparse.Namespace, env: Environment, target: engine.Target, out: Path) -> int:
+    slo = capacity.Slo(args.slo_p99, args.max_error_rate)
+    steps_dir = out / "steps"
+    summaries: dict[float, dict[str, Any]] = {}
+
+    def run_step(rate: float) -> dict[str, Any]:
+        print(f"step: {rate:.1f} req/s for {args.step_duration:g}s", file=sys.stderr)
+        result = engine.run(_config(args, rate, args.step_duration), target, _progress(args))
+        s = summary_mod.summarize(result)
+        summaries[rate] = s
+        step_dir = steps_dir / f"{len(summaries):02d}-{rate:.1f}rps"
+        step_dir.mkdir(parents=True, exist_ok=True)
+        (step_dir / "summary.json").write_text(json.dumps(s, indent=2) + "\n")
+        return s
+
+    def on_step(step: capacity.Step) -> None:
+        verdict = "ok  " if step.ok else "FAIL"
+        print(f"  {verdict} {step.rate:9.1f} req/s  p99 {step.p99_ms:8.2f} ms  errors {step.error_rate * 100:6.2f}%  "
+              f"completed {step.completed_rate:9.1f}/s  {step.reason}", file=sys.stderr)
+
+    found = capacity.find_max(run_step, slo, start_rate=args.start_rate, step_factor=args.step_factor,
+                              max_rate=args.max_rate, bisect_steps=args.bisect_steps, on_step=on_step)
+    variants = [capacity.VariantCapacity(m.variant_name, m.instance_type, m.instance_count) for m in env.models]
+    try:
+        costs = capacity.cost(variants, env.region, found.max_rate)
+    except KeyError as exc:
+        costs = {"error": str(exc.args[0])}
+    doc = {"environment": env.name, "target": {"kind": target.kind, "url": target.url}, **found.to_dict(),
+           "cost": costs}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "capacity.json").write_text(json.dumps(doc, indent=2) + "\n")
+    if found.max_rate is not None:
+        report.write_report(summaries[found.max_rate], out, title=f"Best sustainable step of {env.name}")
+    print(_render_capacity(doc))
+    print(f"\ncapacity {out / 'capacity.json'}")
+    return 0 if found.max_rate is not None else 1
+
+
+def _render_capacity(doc: dict[str, Any]) -> str:
+    slo = doc["slo"]
+    lines = [f"SLO      p99 <= {slo['p99_ms']:g} ms, errors+drops <= {slo['max_error_rate'] * 100:g}%"]
+    if doc["max_sustainable_rate"] is None:
+        lines.append("max      no rate met the SLO (lower --start-rate)")
+    else:
+        lines.append(f"max      {doc['max_sustainable_rate']:.1f} req/s sustainable")
+    if doc["limited_by_generator"]:
+        lines.append("WARNING  the generator fell behind during the search: the limit may be the client's")
+    c = doc["cost"]
+    if "error" in c:
+        lines.append(f"cost     unknown: {c['error']}")
+    else:
+        fleet = ", ".join(f"{v['variant']} {v['instance_count']} x {v['instance_type']} @ ${v['price_per_instance_hour']}/h"
+                          for v in c["variants"])
+        lines.append(f"fleet    {fleet} = ${c['cost_per_hour']:.4f}/h ({c['region']}, prices of {c['prices_written']})")
+        if c["cost_per_1000_inferences"] is not None:
+            lines.append(f"cost     ${c['cost_per_1000_inferences']:.6f} per 1,000 inferences at the max rate "
+                         f"(${c['cost_per_inference']:.3e} each)")
+    return "\n".join(lines)
+
+
+def _publish(env: Environment, kind: str, result: engine.RunResult) -> None:
+    from orchestrator import aws_clients
+
+    get = targets.ssm_getter(env.data)
+    namespace = get(f"{env.ssm_prefix}/load-testing/metric_namespace", False) or env.project
+    rec = result.recorder
+    groups = {name: rec.cases[i] for i, name in enumerate(rec.case_names)}
+    prefix = "ApiGateway" if kind == "api" else "SageMakerEndpoint"
+    data = tester.metric_data(env.stage, prefix, groups, dt.datetime.now(dt.timezone.utc))
+    n = tester.publish(aws_clients.client(env.data, "cloudwatch"), namespace, data)
+    print(f"metrics  {n} data points published to CloudWatch namespace {namespace} (Stage={env.stage})")
