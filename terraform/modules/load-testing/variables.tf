@@ -49,6 +49,17 @@ variable "client_count" {
   }
 }
 
+variable "reserved_concurrency" {
+  description = "Reserved concurrency of each tester (1: each is one closed-loop client). Use -1 (unreserved) on accounts whose concurrency quota is still the new-account minimum of 10."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.reserved_concurrency == -1 || var.reserved_concurrency >= 1
+    error_message = "reserved_concurrency must be -1 (unreserved) or >= 1."
+  }
+}
+
 variable "lambda_package" {
   description = "The load-tester deployment zip: path on disk and its base64 SHA-256 (Terraform's source_code_hash), plus runtime settings."
   type = object({
