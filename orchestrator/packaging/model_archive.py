@@ -39,6 +39,16 @@ def artifacts_present(model_dir: Path) -> bool:
     return False
 
 
+def code_problems(model_dir: Path, program: str = DEFAULT_PROGRAM, label: str | None = None) -> list[str]:
+    """Problems of ``code/`` alone (entry module, handlers, unsafe files): checked before training."""
+    label = label or model_dir.name
+    code_dir = model_dir.resolve() / "code"
+    if not code_dir.is_dir():
+        return [f"{label}/code/ does not exist (it holds the entry module {program})"]
+    problems = check_entry_module(code_dir / program, f"{label}/code/{program}")
+    return problems + collect(code_dir, boundary=model_dir.resolve(), label=label, prefix="code").problems
+
+
 def archive_entries(model_dir: Path, program: str = DEFAULT_PROGRAM, label: str | None = None) -> list[SourceFile]:
     """The files of the archive, checked; raises ModelFolderError listing every problem."""
     label = label or model_dir.name

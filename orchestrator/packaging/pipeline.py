@@ -9,9 +9,9 @@ from typing import TextIO
 from orchestrator.config import Environment
 from orchestrator.paths import build_dir
 from orchestrator.packaging.artifacts import Artifact, PackageResult
-from orchestrator.packaging.errors import TrainingError
+from orchestrator.packaging.errors import ModelFolderError, TrainingError
 from orchestrator.packaging.lambda_zip import build_lambda_zip, discover_lambda_sources
-from orchestrator.packaging.model_archive import ARCHIVE_NAME, artifacts_present, build_model_archive
+from orchestrator.packaging.model_archive import ARCHIVE_NAME, artifacts_present, build_model_archive, code_problems
 from orchestrator.packaging.training import ensure_trained
 
 
@@ -44,6 +44,13 @@ def package_environment(
     """
     root = env.root
     result = PackageResult(env_name=env.name)
+    if require_artifacts:
+        # Refuse bad handler code before spending minutes on training.
+        for model in env.models:
+            label = _label(model.path, root)
+            problems = code_problems(model.path, model.program, label)
+            if problems:
+                raise ModelFolderError(label, problems)
     for model in env.models:
         label = _label(model.path, root)
         dest = model_archive_path(env.name, model.name)
