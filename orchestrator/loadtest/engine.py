@@ -152,6 +152,8 @@ async def _open_loop(cfg: RunConfig, target: Target, recorder: Recorder, progres
                     next_refresh += target.refresh_sec or float("inf")
                     requests = target.render()
             delay = next_t - (clock() - t0)
+            # libuv timers have millisecond resolution: a send may leave up to ~1 ms late. That lag
+            # is measured (send_lag) and included in latency; no busy-waiting to hide it.
             await asyncio.sleep(delay if delay > 0 else 0)
         # drain: wait for outstanding responses, at most until the last request's deadline
         drain_end = t0 + end + timeout

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""The load generator's own ceiling on this machine, side by side with wrk, against a trivial server.
+
+The server (orchestrator.loadtest.fakeserver, uvloop + httptools, fixed JSON response) runs in its own
+process pinned to the last CPU; the generator (a fresh process per step) and wrk are pinned to CPU 0.
+Reported per core (the generator is single-threaded; wrk runs with -t1):
+
+- open loop: the highest constant rate the generator sustains (completed >= 99% of target, no drops,
+  send lag p50 < 1 ms), stepping the rate up;
+- closed loop, unpaced: ``concurrency`` connections each sending back-to-back (wrk's own method);
+- CPU time per request of the generator (process time / requests): 1e6 / that is the ceiling of a
+  fully busy core, and is far less sensitive to noisy neighbours than the throughput figures.
+
+    .venv/bin/python benchmarks/loadgen_ceiling.py [--step-sec 5] [--connections 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BODY = '{"sentence":"Baseball is one of the most popular sports in the United States."}'
+RATES = [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 14000, 16000, 20000]
+
+
+def cpus() -> tuple[int | None, int | None]:
+    """(generator CPU, server CPU), or Nones when affinity is not available / one CPU."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None, None
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None, None
+    return available[0], available[-1]
+
+
+def start_server(cpu: int | None) -> tuple[subprocess.Popen[str], str]:
+    cmd = [sys.executable, "-m", "orchestrator.loadtest.fakeserver", "--port", "0"]
+    if cpu is not None:
+        cmd += ["--cpu", str(cpu)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    line = proc.stdout.readline() if proc.stdout else ""
+    return proc, f"http://127.0.0.1:{int(line.split()[1])}/text"
+
+
+def child(args: argparse.Namespace) -> None:
+    """One generator step in this (pinned) process; prints a JSON line."""
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+    from orchestrator.loadtest import engine
+    from orchestrator.loadtest.cases import Case
+    from orchestrator.loadtest.summary import summarize
+    from orchestrator.loadtest.targets import build_target
+
+    target = build_target(args.url, [Case("bench", BODY.encode())], kind="api")
+    closed = args.mode == "closed"
+    config = engine.RunConfig(rate=args.rate, duration=args.duration, warmup=1.0,
+                              arrival="closed" if closed else "constant", concurrency=args.connections,
+                              max_in_flight=args.connections if not closed else 1024, timeout=5.0)
+    cpu0 = time.process_time()
+    s = summarize(engine.run(config, target))
+    cpu = time.process_time() - cpu0
+    total = s["requests"]["completed"] / max(1e-9, args.duration) * (args.duration + 1.0)  # warmup included
+    print(json.dumps({"rate": args.rate, "achieved": s["achieved_rate"], "completed": s["completed_rate"],
+                      "drops": s["requests"]["drops"], "errors": s["requests"]["errors"],
+                      "lag_p50": s["send_lag_ms"]["p50"], "lag_p99": s["send_lag_ms"]["p99"],
+                      "lat_p50": s["latency_ms"]["p50"], "lat_p99": s["latency_ms"]["p99"],
+                      "cpu_us_per_req": cpu / max(1.0, total) * 1e6}))
+
+
+def run_child(url: str, cpu: int | None, mode: str, rate: float, duration: float, connections: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--url", url, "--mode", mode, "--rate", str(rate),
+           "--duration", str(duration), "--connections", str(connections)]
+    if cpu is not None:
+        cmd += ["--cpu", str(cpu)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=duration + 60, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_wrk(url: str, cpu: int | None, duration: float, connections: int) -> float | None:
+    if shutil.which("wrk") is None:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                f"wrk.body = {json.dumps(BODY)}\n")
+        script = f.name
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "-s", script, url]
+    if cpu is not None and shutil.which("taskset"):
+        cmd = ["taskset", "-c", str(cpu), *cmd]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, check=True).stdout
+    finally:
+        os.unlink(script)
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--step-sec", type=float, default=5.0, help="measured seconds per step (5)")
+    parser.add_argument("--connections", type=int, default=50, help="connections of the closed loop and wrk (50)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="open", help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=float, default=1000.0, help=argparse.SUPPRESS)
+    parser.add_argument("--duration", type=float, default=5.0, help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return 0
+
+    gen_cpu, server_cpu = cpus()
+    print(f"CPUs: generator/wrk on {gen_cpu}, server on {server_cpu}; load average before: "
+          f"{' '.join(open('/proc/loadavg').read().split()[:3]) if os.path.exists('/proc/loadavg') else 'n/a'}")
+    server, url = start_server(server_cpu)
+    try:
+        best_open, cpu_per_req, failures = 0.0, [], 0
+        print(f"{'target/s':>9} {'achieved':>9} {'completed':>9} {'drops':>6} {'lag p50':>8} {'lag p99':>8} "
+              f"{'lat p50':>8} {'lat p99':>8} {'cpu us/req':>10}  verdict")
+        for rate in RATES:
+            r = run_child(url, gen_cpu, "open", rate, args.step_sec, 1024)
+            ok = r["completed"] >= 0.99 * rate and r["drops"] == 0 and r["errors"] == 0 and r["lag_p50"] < 1.0
+            cpu_per_req.append(r["cpu_us_per_req"])
+            print(f"{rate:>9} {r['achieved']:>9.0f} {r['completed']:>9.0f} {r['drops']:>6} {r['lag_p50']:>8.3f} "
+                  f"{r['lag_p99']:>8.2f} {r['lat_p50']:>8.3f} {r['lat_p99']:>8.2f} {r['cpu_us_per_req']:>10.1f}  "
+                  f"{'ok' if ok else 'FAIL'}", flush=True)
+            if ok:
+                best_open = rate
+                failures = 0
+            else:
+                failures += 1
+                if failures >= 2:
+                    break
+        closed = run_child(url, gen_cpu, "closed", 1e7, args.step_sec, args.connections)
+        wrk = run_wrk(url, gen_cpu, args.step_sec, args.connections)
+    finally:
+        server.kill()
+        server.wait()
+    cpu_floor = min(cpu_per_req) if cpu_per_req else float("nan")
+    print()
+    print(f"{'client (1 core)':<34} {'req/s':>10}")
+    print(f"{'-' * 34} {'-' * 10}")
+    print(f"{'generator, open loop, sustained':<34} {best_open:>10.0f}")
+    print(f"{'generator, closed loop, ' + str(args.connections) + ' conns':<34} {closed['completed']:>10.0f}")
+    print(f"{'generator, 1e6 / CPU us per req':<34} {1e6 / cpu_floor:>10.0f}   ({cpu_floor:.1f} us of CPU per request)")
+    print(f"{'wrk -t1 -c' + str(args.connections):<34} {wrk if wrk is not None else float('nan'):>10.0f}"
+          + ("" if wrk is not None else "   (wrk not installed: apt-get install -y wrk)"))
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3]) if os.path.exists('/proc/loadavg') else 'n/a'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
