@@ -397,6 +397,49 @@ def patch_sns_lambda_delivery() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# x3. Unimplemented actions fail fast and say so (found by probing)
+# --------------------------------------------------------------------------------------------------
+def patch_unimplemented_actions_fail_fast() -> None:
+    """Answer an action moto lacks with ``501 NotImplemented`` in the service's own error format.
+
+    AWS: every documented action exists.
+    moto 5.2: an unknown action raises ``NotImplementedError`` inside Flask, which answers
+    ``500`` with an HTML debug page. SDKs (botocore, the provider's Go SDK) retry 500s and then
+    report an unparseable body, so a missing API looks like a hang and then a puzzle.
+    We: serialize a ``NotImplemented`` error the way the service's protocol expects (JSON, query
+    XML, REST XML) with status 501, which no SDK retries, naming the service and action, and log it
+    once per action so the service log lists what moto lacks.
+    """
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult, BaseResponse
+
+    original_call_action = BaseResponse.call_action
+    reported: set[str] = set()
+
+    class NotImplementedByControlPlane(ServiceException):
+        code = "NotImplemented"
+
+    def call_action(self: BaseResponse) -> Any:
+        try:
+            return original_call_action(self)
+        except NotImplementedError as exc:
+            action = f"{self.service_name}:{self._get_action()}"
+            message = f"the embedded control plane (moto 5.2) does not implement {action}: {exc}"
+            if action not in reported:
+                reported.add(action)
+                log.warning("unimplemented: %s (%s)", action, exc)
+            try:
+                _, headers, body = self.serialized(ActionResult(NotImplementedByControlPlane(message)))
+            except Exception:  # a service model we cannot serialize for: plain JSON still beats HTML
+                headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "NotImplemented"}
+                body = json.dumps({"__type": "NotImplemented", "message": message})
+            headers["status"] = 501
+            return 501, headers, body
+
+    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------------
 PATCHES: tuple[Patch, ...] = (
@@ -409,6 +452,7 @@ PATCHES: tuple[Patch, ...] = (
     patch_codebuild_delete_by_arn,
     patch_codebuild_update_project,
     patch_sns_lambda_delivery,
+    patch_unimplemented_actions_fail_fast,
 )
 
 

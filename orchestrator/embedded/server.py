@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     specs = component_specs(args.component, include_defaults=not args.no_default_components)
     service = Service(args.host, args.port, args.state_dir.resolve(), [load_component(s) for s in specs])
     server = make_server(args.host, args.port, service, threaded=True, request_handler=MotoRequestHandler)
+    # Idle keep-alive connections of SDK clients must not hold up shutdown.
+    server.daemon_threads = True
+    server.block_on_close = False  # type: ignore[attr-defined]
     service.start()
 
     def shutdown(signum: int, frame: FrameType | None) -> None:
@@ -88,4 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    # Everything is stopped and flushed by now; skip the interpreter's teardown of moto's hundreds
+    # of modules, which takes longer than the whole shutdown (and `down` waits for it).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

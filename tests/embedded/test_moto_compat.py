@@ -1,0 +1,270 @@
+"""One test per moto compatibility patch, against the real server process, calling the APIs the way
+the Terraform AWS provider 5.100 does (same actions, same parameters)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from orchestrator.embedded.event_log import EVENTS_PATH
+from orchestrator.embedded.testing import ACCOUNT_ID, ControlPlane
+
+pytestmark = pytest.mark.timeout(60)
+
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/test-role"
+
+
+def raw_body(client: Any, operation: str, **params: Any) -> dict[str, Any]:
+    """The JSON document the server sent (before botocore turns epoch numbers into datetimes)."""
+    captured: dict[str, bytes] = {}
+
+    def keep(response_dict: dict[str, Any], **_: Any) -> None:
+        captured["body"] = response_dict["body"]
+
+    event = f"before-parse.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+    client.meta.events.register(event, keep)
+    try:
+        getattr(client, _snake(operation))(**params)
+    finally:
+        client.meta.events.unregister(event, keep)
+    return json.loads(captured["body"])
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def make_models(sm: Any, *names: str) -> None:
+    for name in names:
+        sm.create_model(
+            ModelName=name, ExecutionRoleArn=ROLE_ARN,
+            PrimaryContainer={"Image": "123.dkr.ecr.us-east-1.amazonaws.com/serve:1", "ModelDataUrl": f"s3://b/{name}.tar.gz"},
+        )
+
+
+def variant(name: str, model: str, weight: float = 1.0, count: int = 1) -> dict[str, Any]:
+    return {"VariantName": name, "ModelName": model, "InitialInstanceCount": count,
+            "InstanceType": "ml.c5.large", "InitialVariantWeight": weight}
+
+
+def events(cp: ControlPlane) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(cp.url + EVENTS_PATH, timeout=5) as response:
+        return json.loads(response.read())
+
+
+# 1 ------------------------------------------------------------------------------------------------
+def test_appautoscaling_tags_on_scalable_target(control_plane: ControlPlane) -> None:
+    aas = control_plane.client("application-autoscaling")
+    arn = aas.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId="endpoint/ep-tags/variant/a",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1, MaxCapacity=3,
+        Tags={"Project": "p"},
+    )["ScalableTargetARN"]
+
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Project": "p"}
+    aas.tag_resource(ResourceARN=arn, Tags={"Stage": "local", "Owner": "me"})
+    aas.untag_resource(ResourceARN=arn, TagKeys=["Owner"])
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Project": "p", "Stage": "local"}
+
+    aas.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId="endpoint/ep-tags/variant/a",
+                                   ScalableDimension="sagemaker:variant:DesiredInstanceCount")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        aas.list_tags_for_resource(ResourceARN=arn)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+# 2 ------------------------------------------------------------------------------------------------
+def test_update_endpoint_switches_config_and_variants(control_plane: ControlPlane) -> None:
+    sm = control_plane.client("sagemaker")
+    make_models(sm, "upd-a", "upd-b")
+    sm.create_endpoint_config(EndpointConfigName="upd-1", ProductionVariants=[variant("a", "upd-a")])
+    sm.create_endpoint_config(
+        EndpointConfigName="upd-2",
+        ProductionVariants=[variant("a", "upd-a", 3.0), variant("b", "upd-b", 1.0, 2)],
+        DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100,
+                           "DestinationS3Uri": "s3://capture/prefix",
+                           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]},
+    )
+    arn = sm.create_endpoint(EndpointName="upd-ep", EndpointConfigName="upd-1")["EndpointArn"]
+    before = sm.describe_endpoint(EndpointName="upd-ep")
+
+    assert sm.update_endpoint(EndpointName="upd-ep", EndpointConfigName="upd-2")["EndpointArn"] == arn
+    after = sm.describe_endpoint(EndpointName="upd-ep")
+    assert after["EndpointConfigName"] == "upd-2"
+    assert after["EndpointStatus"] == "InService"
+    assert {(v["VariantName"], v["CurrentWeight"], v["CurrentInstanceCount"]) for v in after["ProductionVariants"]} == {
+        ("a", 3.0, 1), ("b", 1.0, 2)}
+    assert after["LastModifiedTime"] >= before["LastModifiedTime"]
+
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        sm.update_endpoint(EndpointName="upd-ep", EndpointConfigName="no-such-config")
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+
+    kinds = [(e["kind"], e["detail"].get("endpoint_config_name")) for e in events(control_plane)
+             if e["detail"].get("endpoint_name") == "upd-ep"]
+    assert kinds == [("sagemaker.endpoint.created", "upd-1"), ("sagemaker.endpoint.updated", "upd-2")]
+
+
+# 3 ------------------------------------------------------------------------------------------------
+def test_tls_only_bucket_policy_does_not_deny_object_calls(control_plane: ControlPlane) -> None:
+    s3 = control_plane.client("s3")
+    s3.create_bucket(Bucket="tls-only")
+    s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::tls-only", "arn:aws:s3:::tls-only/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]}))
+    s3.put_object(Bucket="tls-only", Key="models/m.tar.gz", Body=b"weights")
+    assert s3.head_object(Bucket="tls-only", Key="models/m.tar.gz")["ContentLength"] == 7
+    assert s3.get_object(Bucket="tls-only", Key="models/m.tar.gz")["Body"].read() == b"weights"
+
+
+def test_unconditional_bucket_deny_is_still_enforced(control_plane: ControlPlane) -> None:
+    s3 = control_plane.client("s3")
+    s3.create_bucket(Bucket="deny-all")
+    s3.put_bucket_policy(Bucket="deny-all", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::deny-all/*",
+    }]}))
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        s3.put_object(Bucket="deny-all", Key="k", Body=b"x")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+# 4, 7, x1 -----------------------------------------------------------------------------------------
+def codebuild_project(name: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "name": name, "serviceRole": ROLE_ARN,
+        "source": {"type": "CODEPIPELINE", "buildspec": "version: 0.2\nphases: {build: {commands: [make]}}"},
+        "artifacts": {"type": "CODEPIPELINE"},
+        "environment": {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                        "computeType": "BUILD_GENERAL1_SMALL"},
+        **overrides,
+    }
+
+
+def test_codebuild_codepipeline_source_without_location(control_plane: ControlPlane) -> None:
+    cb = control_plane.client("codebuild")
+    project = cb.create_project(**codebuild_project("cb-pipeline"))["project"]
+    assert project["source"]["type"] == "CODEPIPELINE" and "location" not in project["source"]
+    assert [p["name"] for p in cb.batch_get_projects(names=["cb-pipeline"])["projects"]] == ["cb-pipeline"]
+
+    # Types that do have a location still need one.
+    with pytest.raises(botocore.exceptions.ClientError):
+        cb.create_project(**codebuild_project("cb-s3", source={"type": "S3"}))
+
+
+def test_codebuild_delete_project_by_arn(control_plane: ControlPlane) -> None:
+    cb = control_plane.client("codebuild")
+    arn = cb.create_project(**codebuild_project("cb-delete"))["project"]["arn"]
+    cb.delete_project(name=arn)
+    assert cb.batch_get_projects(names=["cb-delete"])["projects"] == []
+    cb.create_project(**codebuild_project("cb-delete"))  # the next apply can create it again
+
+
+def test_codebuild_update_project(control_plane: ControlPlane) -> None:
+    cb = control_plane.client("codebuild")
+    arn = cb.create_project(**codebuild_project("cb-update"))["project"]["arn"]
+    env = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL",
+           "environmentVariables": [{"name": "STAGE", "value": "local", "type": "PLAINTEXT"}]}
+    cb.update_project(name=arn, environment=env, description="changed")
+    project = cb.batch_get_projects(names=["cb-update"])["projects"][0]
+    assert project["description"] == "changed"
+    assert project["environment"]["environmentVariables"][0]["value"] == "local"
+
+
+# 5 ------------------------------------------------------------------------------------------------
+def test_get_pipeline_timestamps_are_epoch_numbers(control_plane: ControlPlane) -> None:
+    s3 = control_plane.client("s3")
+    s3.create_bucket(Bucket="pipeline-artifacts")
+    control_plane.client("iam").create_role(RoleName="pipeline-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "codepipeline.amazonaws.com"}}]}))
+    cp = control_plane.client("codepipeline")
+    cp.create_pipeline(pipeline={
+        "name": "pipe", "roleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/pipeline-role",
+        "artifactStore": {"type": "S3", "location": "pipeline-artifacts"},
+        "stages": [
+            {"name": "Source", "actions": [{"name": "Source", "actionTypeId": {
+                "category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "pipeline-artifacts", "S3ObjectKey": "src.zip"},
+                "outputArtifacts": [{"name": "src"}]}]},
+            {"name": "Build", "actions": [{"name": "Build", "actionTypeId": {
+                "category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                "configuration": {"ProjectName": "cb-pipeline"}, "inputArtifacts": [{"name": "src"}]}]},
+        ],
+    })
+    metadata = raw_body(cp, "GetPipeline", name="pipe")["metadata"]
+    assert isinstance(metadata["created"], (int, float)) and isinstance(metadata["updated"], (int, float))
+    assert abs(metadata["created"] - time.time()) < 300
+    listed = raw_body(cp, "ListPipelines")["pipelines"]
+    assert all(isinstance(p["created"], (int, float)) for p in listed)
+
+
+def test_codecommit_repository_timestamps_are_epoch_numbers(control_plane: ControlPlane) -> None:
+    cc = control_plane.client("codecommit")
+    cc.create_repository(repositoryName="repo")
+    meta = raw_body(cc, "GetRepository", repositoryName="repo")["repositoryMetadata"]
+    assert isinstance(meta["creationDate"], (int, float)) and isinstance(meta["lastModifiedDate"], (int, float))
+
+
+# 6 ------------------------------------------------------------------------------------------------
+def test_describe_model_omits_empty_vpc_config(control_plane: ControlPlane) -> None:
+    sm = control_plane.client("sagemaker")
+    make_models(sm, "novpc")
+    assert "VpcConfig" not in raw_body(sm, "DescribeModel", ModelName="novpc")
+    sm.create_model(ModelName="withvpc", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={"Image": "i"},
+                    VpcConfig={"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]})
+    assert sm.describe_model(ModelName="withvpc")["VpcConfig"]["Subnets"] == ["subnet-1"]
+
+
+def test_describe_endpoint_config_omits_empty_data_capture(control_plane: ControlPlane) -> None:
+    sm = control_plane.client("sagemaker")
+    make_models(sm, "cap-m")
+    sm.create_endpoint_config(EndpointConfigName="nocap", ProductionVariants=[variant("a", "cap-m")])
+    assert "DataCaptureConfig" not in raw_body(sm, "DescribeEndpointConfig", EndpointConfigName="nocap")
+    sm.create_endpoint(EndpointName="nocap-ep", EndpointConfigName="nocap")  # moto reads the key itself
+    assert "DataCaptureConfig" not in raw_body(sm, "DescribeEndpoint", EndpointName="nocap-ep")
+
+    sm.create_endpoint_config(EndpointConfigName="cap", ProductionVariants=[variant("a", "cap-m")],
+                              DataCaptureConfig={"InitialSamplingPercentage": 30, "DestinationS3Uri": "s3://c/p",
+                                                 "CaptureOptions": [{"CaptureMode": "Input"}]})
+    assert sm.describe_endpoint_config(EndpointConfigName="cap")["DataCaptureConfig"]["InitialSamplingPercentage"] == 30
+
+
+# x2 -----------------------------------------------------------------------------------------------
+def test_sns_lambda_delivery_is_left_to_the_data_plane(control_plane: ControlPlane) -> None:
+    sns = control_plane.client("sns")
+    topic = sns.create_topic(Name="trigger")["TopicArn"]
+    fn_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:tester"
+    sub = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn_arn, ReturnSubscriptionArn=True)
+    message_id = sns.publish(TopicArn=topic, Message='{"go": true}', Subject="start")["MessageId"]
+
+    seen = {e["kind"]: e["detail"] for e in events(control_plane) if e["kind"].startswith("sns.")}
+    assert seen["sns.subscription.created"]["subscription_arn"] == sub["SubscriptionArn"]
+    assert seen["sns.subscription.created"]["endpoint"] == fn_arn
+    assert seen["sns.message.published"] == {"topic_arn": topic, "message_id": message_id,
+                                             "message": '{"go": true}', "subject": "start", "message_attributes": {}}
+    assert "error running docker" not in (control_plane.state_dir / "service.log").read_text()
+
+
+# x3 -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("service", "operation", "params"), [
+    ("sagemaker", "list_inference_components", {}),  # JSON protocol
+    ("sns", "get_data_protection_policy", {"ResourceArn": f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:t"}),  # query XML
+])
+def test_unimplemented_action_fails_fast_with_a_clear_error(
+    control_plane: ControlPlane, service: str, operation: str, params: dict[str, Any]
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        getattr(control_plane.client(service), operation)(**params)
+    assert time.monotonic() - started < 10
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    assert err.value.response["Error"]["Code"] == "NotImplemented"
+    assert "does not implement" in err.value.response["Error"]["Message"]
+    assert "unimplemented: " in (control_plane.state_dir / "service.log").read_text()
