@@ -1,0 +1,339 @@
+"""Benchmark of the local SageMaker data plane's InvokeEndpoint path, driven by `wrk`.
+
+Builds a synthetic model folder of the size the issue talks about (EmbeddingBag 20k x 32 -> 4 classes,
+a tokenizer-like preprocessing: lower-case, regex split, vocabulary look-up), serves it with
+LocalSageMakerRuntime (2 workers), and runs wrk at 1, 16 and 64 connections for batch size 1 and for
+batch 16 / 5 ms, printing req/s, p50 and p99. `--capture` adds 100 % data capture to a local dir.
+
+    .venv/bin/python benchmarks/serving_runtime.py [--duration 10] [--capture] [--torchserve]
+
+Needs `wrk` (Debian: apt-get install -y wrk). With --torchserve it also runs the same model under
+TorchServe from a separate venv (TORCHSERVE_VENV, default /tmp/ts-venv) for a side-by-side figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SENTENCE = "Baseball is one of the most popular sports in the United States."
+
+INFERENCE_PY = textwrap.dedent(
+    '''
+    """Synthetic text classifier: EmbeddingBag(20000, 32, mean) -> Linear(32, 4)."""
+    import json
+    import os
+    import re
+
+    import torch
+
+    torch.set_num_threads(1)
+    _TOKEN = re.compile(r"[a-z0-9']+")
+
+
+    class Net(torch.nn.Module):
+        def __init__(self, vocab_size=20000, dim=32, classes=4):
+            super().__init__()
+            self.embedding = torch.nn.EmbeddingBag(vocab_size, dim, mode="mean")
+            self.fc = torch.nn.Linear(dim, classes)
+
+        def forward(self, tokens, offsets):
+            return self.fc(self.embedding(tokens, offsets))
+
+
+    class BadRequest(Exception):
+        def __init__(self, message):
+            super().__init__(message)
+            self.status_code = 400
+            self.message = message
+
+
+    def model_fn(model_dir):
+        net = Net()
+        net.load_state_dict(torch.load(os.path.join(model_dir, "model.pt"), weights_only=True))
+        net.eval()
+        with open(os.path.join(model_dir, "vocab.json")) as f:
+            vocab = json.load(f)
+        return net, vocab
+
+
+    def _ids(sentence, vocab):
+        return [vocab.get(t, hash(t) % 19999 + 1) for t in _TOKEN.findall(sentence.lower())] or [0]
+
+
+    def input_fn(body, content_type):
+        if content_type != "application/json":
+            raise BadRequest("content type must be application/json")
+        data = json.loads(body)
+        if not isinstance(data, dict) or not isinstance(data.get("sentence"), str):
+            raise BadRequest('expected {"sentence": "..."}')
+        return data["sentence"]
+
+
+    def _forward(sentences, model):
+        net, vocab = model
+        ids, offsets = [], []
+        for s in sentences:
+            offsets.append(len(ids))
+            ids.extend(_ids(s, vocab))
+        with torch.inference_mode():
+            logits = net(torch.tensor(ids), torch.tensor(offsets))
+        return (logits.argmax(1) + 1).tolist()
+
+
+    def predict_fn(sentence, model):
+        return _forward([sentence], model)[0]
+
+
+    def predict_batch_fn(sentences, model):
+        return _forward(sentences, model)
+
+
+    def output_fn(label, accept):
+        return json.dumps({"label": label}), "application/json"
+    '''
+)
+
+WRK_LUA = textwrap.dedent(
+    f"""
+    wrk.method = "POST"
+    wrk.body = {json.dumps(json.dumps({"sentence": SENTENCE}))}
+    wrk.headers["Content-Type"] = "application/json"
+    """
+)
+
+
+def build_model(dest: Path) -> Path:
+    import torch
+
+    (dest / "code").mkdir(parents=True, exist_ok=True)
+    (dest / "code" / "inference.py").write_text(INFERENCE_PY)
+    torch.manual_seed(0)
+    state = {
+        "embedding.weight": torch.randn(20000, 32),
+        "fc.weight": torch.randn(4, 32) * 0.1,
+        "fc.bias": torch.zeros(4),
+    }
+    torch.save(state, dest / "model.pt")
+    words = re.findall(r"[a-z0-9']+", (SENTENCE + " the a of and to in is world sports business science").lower())
+    (dest / "vocab.json").write_text(json.dumps({w: i + 1 for i, w in enumerate(dict.fromkeys(words))}))
+    return dest
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    def lat(label: str) -> float:
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        v = float(m.group(1))
+        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": float(rps.group(1)) if rps else float("nan"),
+        "p50_ms": lat("50%"),
+        "p99_ms": lat("99%"),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of processes (to report CPU per request, robust to a busy machine)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
+
+
+def run_wrk(url: str, connections: int, duration: int, lua: Path, threads: int = 1) -> dict[str, float]:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(lua), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30).stdout
+    return parse_wrk(out)
+
+
+def bench_runtime(model_dir: Path, env: dict[str, str], conns: list[int], duration: int, capture_dir: Path | None, lua: Path) -> list[tuple[int, dict[str, float]]]:
+    from orchestrator.dataplane.sagemaker import (
+        DataCaptureSpec,
+        EndpointSpec,
+        LocalDirCaptureSink,
+        LocalSageMakerRuntime,
+        ModelSpec,
+        VariantSpec,
+    )
+
+    sink = LocalDirCaptureSink(capture_dir) if capture_dir else None
+    capture = (
+        DataCaptureSpec(True, "s3://capture/bench", 100.0, json_content_types=("application/json",), has_content_type_header=True)
+        if capture_dir
+        else None
+    )
+    rt = LocalSageMakerRuntime(capture_sink=sink)
+    url = rt.start()
+    try:
+        spec = EndpointSpec("bench", "bench-config", (VariantSpec("primary", ModelSpec("bench-model", str(model_dir), env)),), capture)
+        state = rt.apply(spec)
+        if state.status != "InService":
+            raise SystemExit(f"endpoint failed: {state.failure_reason}")
+        target = f"{url}/endpoints/bench/invocations"
+        run_wrk(target, 16, 2, lua)  # warm-up
+        assert rt.manager is not None
+        pids = [p for v in rt.manager.inventory() for group in v.instance_pids for p in group]
+        results = []
+        for c in conns:
+            front0, workers0 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
+            r = run_wrk(target, c, duration, lua)
+            front1, workers1 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
+            n = max(1.0, r["rps"] * duration)
+            r["front_us"] = (front1 - front0) / n * 1e6
+            r["worker_us"] = (workers1 - workers0) / n * 1e6
+            results.append((c, r))
+        return results
+    finally:
+        rt.stop()
+
+
+def bench_torchserve(model_dir: Path, batch: int, delay_ms: int, conns: list[int], duration: int, lua: Path, venv: Path) -> list[tuple[int, dict[str, float]]]:
+    """The same model under TorchServe (2 workers), from its own venv; skipped if it is missing."""
+    import urllib.request
+
+    work = Path(tempfile.mkdtemp(prefix="ts-bench-"))
+    handler = work / "handler.py"
+    handler.write_text(
+        textwrap.dedent(
+            f'''
+            import json, sys
+            sys.path.insert(0, {str(model_dir / "code")!r})
+            import inference
+
+            class H:
+                def initialize(self, ctx):
+                    self.model = inference.model_fn({str(model_dir)!r})
+                def handle(self, data, ctx):
+                    sentences = []
+                    for row in data:
+                        body = row.get("body") or row.get("data")
+                        if isinstance(body, (bytes, bytearray)):
+                            body = json.loads(body)
+                        sentences.append(body["sentence"])
+                    labels = inference.predict_batch_fn(sentences, self.model)
+                    return [json.dumps({{"label": l}}) for l in labels]
+
+            _h = H()
+            def handle(data, ctx):
+                if not hasattr(_h, "model"):
+                    _h.initialize(ctx)
+                return _h.handle(data, ctx) if data else None
+            '''
+        )
+    )
+    store = work / "store"
+    store.mkdir()
+    subprocess.run(
+        [str(venv / "bin" / "torch-model-archiver"), "--model-name", "bench", "--version", "1.0", "--handler", str(handler), "--export-path", str(store)],
+        check=True,
+    )
+    (work / "config.properties").write_text(
+        "inference_address=http://127.0.0.1:18080\nmanagement_address=http://127.0.0.1:18081\n"
+        "metrics_address=http://127.0.0.1:18082\ndisable_token_authorization=true\nenable_envvars_config=true\n"
+        f"default_workers_per_model=2\n"
+        'models={"bench":{"1.0":{"defaultVersion":true,"marName":"bench.mar","minWorkers":2,"maxWorkers":2,'
+        f'"batchSize":{batch},"maxBatchDelay":{delay_ms},"responseTimeout":60}}}}}}\n'
+    )
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "OMP_NUM_THREADS": "1", "TS_DISABLE_SYSTEM_METRICS": "true"}
+    proc = subprocess.Popen(
+        [str(venv / "bin" / "torchserve"), "--start", "--foreground", "--ncs", "--model-store", str(store), "--models", "bench=bench.mar", "--ts-config", str(work / "config.properties")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                req = urllib.request.Request("http://127.0.0.1:18080/predictions/bench", data=json.dumps({"sentence": SENTENCE}).encode(), headers={"Content-Type": "application/json"})
+                if urllib.request.urlopen(req, timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(1)
+        target = "http://127.0.0.1:18080/predictions/bench"
+        run_wrk(target, 16, 2, lua)
+        return [(c, run_wrk(target, c, duration, lua)) for c in conns]
+    finally:
+        subprocess.run([str(venv / "bin" / "torchserve"), "--stop"], env=env, capture_output=True)
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", default="1,16,64")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--capture", action="store_true", help="100%% data capture to a local directory")
+    parser.add_argument("--only", choices=["batch1", "batch16"], default=None)
+    parser.add_argument("--torchserve", action="store_true")
+    parser.add_argument("--torchserve-venv", default="/tmp/ts-venv")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    conns = [int(c) for c in args.connections.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="serving-bench-"))
+    try:
+        model_dir = build_model(tmp / "model")
+        lua = tmp / "post.lua"
+        lua.write_text(WRK_LUA)
+        configs = [("batch1", 1, 100), ("batch16", 16, 5)]
+        if args.only:
+            configs = [c for c in configs if c[0] == args.only]
+        print(f"{'server':<24}{'config':<10}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non2xx':>8}{'front us/req':>14}{'worker us/req':>15}")
+        for label, batch, delay in configs:
+            env = {
+                "SAGEMAKER_MODEL_SERVER_WORKERS": str(args.workers),
+                "SAGEMAKER_TS_BATCH_SIZE": str(batch),
+                "SAGEMAKER_TS_MAX_BATCH_DELAY": str(delay),
+            }
+            capture_dir = tmp / f"capture-{label}" if args.capture else None
+            name = "runtime+capture" if args.capture else "runtime"
+            for c, r in bench_runtime(model_dir, env, conns, args.duration, capture_dir, lua):
+                print(
+                    f"{name:<24}{label:<10}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>8.0f}"
+                    f"{r['front_us']:>14.1f}{r['worker_us']:>15.1f}",
+                    flush=True,
+                )
+            if args.torchserve:
+                venv = Path(args.torchserve_venv)
+                if not (venv / "bin" / "torchserve").exists():
+                    print(f"torchserve not found in {venv}; skipped", file=sys.stderr)
+                else:
+                    for c, r in bench_torchserve(model_dir, batch, delay, conns, args.duration, lua, venv):
+                        print(f"{'torchserve':<24}{label:<10}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>8.0f}", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""InvokeEndpoint through boto3 against the local runtime: success, the error model, routing."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import pytest
+from botocore.exceptions import ClientError
+
+from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
+
+from dataplane_helpers import ECHO, endpoint
+
+
+def invoke(smr: Any, name: str = "ep", body: bytes = b'{"x": 1}', **kw: Any) -> dict[str, Any]:
+    return smr.invoke_endpoint(EndpointName=name, Body=body, ContentType=kw.pop("ContentType", "application/json"), **kw)
+
+
+def error_of(fn: Callable[[], Any]) -> tuple[int, dict[str, Any]]:
+    with pytest.raises(ClientError) as info:
+        fn()
+    return info.value.response["ResponseMetadata"]["HTTPStatusCode"], info.value.response
+
+
+@pytest.fixture
+def served(runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any]) -> LocalSageMakerRuntime:
+    d = model_factory()
+    state = runtime.apply(endpoint("ep", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
+    assert state.status == "InService", state.failure_reason
+    return runtime
+
+
+def test_success_headers_body_and_custom_attributes(served: LocalSageMakerRuntime, smr: Any) -> None:
+    r = invoke(smr, CustomAttributes="trace=abc", InferenceId="req-1", Accept="application/json")
+    assert json.loads(r["Body"].read())["echo"] == {"x": 1}
+    assert r["ContentType"] == "application/json"
+    assert r["InvokedProductionVariant"] == "a"
+    assert r["CustomAttributes"] == "trace=abc"
+
+
+def test_unknown_endpoint_and_variant_are_validation_errors(served: LocalSageMakerRuntime, smr: Any) -> None:
+    status, resp = error_of(lambda: invoke(smr, "missing"))
+    assert status == 400 and resp["Error"]["Code"] == "ValidationError"
+    assert resp["Error"]["Message"] == "Endpoint missing of account 123456789012 not found."
+    status, resp = error_of(lambda: invoke(smr, TargetVariant="zzz"))
+    assert status == 400 and resp["Error"]["Code"] == "ValidationError" and "zzz" in resp["Error"]["Message"]
+
+
+def test_oversize_payload_is_a_validation_error(served: LocalSageMakerRuntime, smr: Any) -> None:
+    status, resp = error_of(lambda: invoke(smr, body=b"x" * (6 * 1024 * 1024 + 1)))
+    assert status == 400 and resp["Error"]["Code"] == "ValidationError"
+    # exactly 6 MiB reaches the model (which rejects non-JSON with its own 400)
+    status, resp = error_of(lambda: invoke(smr, body=b"x" * (6 * 1024 * 1024)))
+    assert status == 424 and resp["OriginalStatusCode"] == 500
+
+
+def test_model_errors_are_424_with_the_original_status(served: LocalSageMakerRuntime, smr: Any) -> None:
+    status, resp = error_of(lambda: invoke(smr, body=b'{"bad": "x"}'))
+    assert status == 424 and resp["Error"]["Code"] == "ModelError"
+    assert resp["Error"]["Message"].startswith('Received client error (400) from primary with message "bad input: x"')
+    assert resp["OriginalStatusCode"] == 400 and resp["OriginalMessage"] == "bad input: x"
+    status, resp = error_of(lambda: invoke(smr, body=b'{"boom": 1}'))
+    assert status == 424 and resp["OriginalStatusCode"] == 500
+    assert resp["Error"]["Message"].startswith("Received server error (500) from primary with message")
+    status, resp = error_of(lambda: invoke(smr, ContentType="text/csv"))
+    assert resp["OriginalStatusCode"] == 400 and "only application/json" in resp["OriginalMessage"]
+
+
+def test_invocation_timeout_is_a_424(runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any) -> None:
+    d = model_factory()
+    runtime.apply(endpoint("slow", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "1"})))
+    t = time.monotonic()
+    status, resp = error_of(lambda: invoke(smr, "slow", body=b'{"sleep": 5}'))
+    assert status == 424 and "invocation timed out" in resp["Error"]["Message"]
+    assert time.monotonic() - t < 4
+    deadline = time.monotonic() + 10  # the stuck worker is recycled and serves again
+    while True:
+        try:
+            invoke(smr, "slow")
+            break
+        except ClientError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def test_model_load_failure_fails_the_endpoint_with_the_models_error(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any
+) -> None:
+    d = model_factory("def model_fn(model_dir):\n    raise FileNotFoundError('model.pt is missing from the archive')\n", "broken")
+    state = runtime.apply(endpoint("broken", ("v1", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})))
+    assert state.status == "Failed"
+    assert "v1-model" in state.failure_reason and "model.pt is missing from the archive" in state.failure_reason
+    status, resp = error_of(lambda: invoke(smr, "broken"))
+    assert status == 400 and resp["Error"]["Code"] == "ValidationError"
+
+
+def test_not_ready_while_creating_is_429(runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any) -> None:
+    d = model_factory("import time\ntime.sleep(1.5)\n" + ECHO, "slowload")
+    future = runtime.apply_async(endpoint("creating", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
+    time.sleep(0.3)
+    status, resp = error_of(lambda: invoke(smr, "creating"))
+    assert status == 429 and resp["Error"]["Code"] == "ModelNotReadyException"
+    assert future.result(30).status == "InService"
+    assert invoke(smr, "creating")["InvokedProductionVariant"] == "a"
+
+
+def test_weights_split_traffic_and_target_variant_overrides(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any
+) -> None:
+    d = model_factory()
+    env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
+    runtime.apply(endpoint("ab", ("a", d, 3.0, env), ("b", d, 1.0, env)))
+    with ThreadPoolExecutor(8) as pool:
+        got = Counter(pool.map(lambda _: invoke(smr, "ab")["InvokedProductionVariant"], range(400)))
+    # 300 expected on a; binomial sd ~8.7: +-5 sd
+    assert 256 <= got["a"] <= 344 and got["a"] + got["b"] == 400
+    assert {invoke(smr, "ab", TargetVariant="b")["InvokedProductionVariant"] for _ in range(20)} == {"b"}
+
+
+def test_ping(served: LocalSageMakerRuntime) -> None:
+    import urllib.request
+
+    assert urllib.request.urlopen(f"{served.url}/ping", timeout=5).status == 200
