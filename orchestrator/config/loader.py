@@ -10,9 +10,9 @@ from orchestrator import paths
 from orchestrator.config.environment import Environment
 from orchestrator.config.rules import semantic_problems
 from orchestrator.config.schema import apply_defaults, schema_problems
-from orchestrator.config.sources import display_path, load_merged
-from orchestrator.config.schema import document_order
-from orchestrator.errors import ConfigError, UsageError
+from orchestrator.config.sources import MergedDocument, display_path, load_merged
+from orchestrator.config.schema import document_order, parse_path
+from orchestrator.errors import ConfigError, Problem, UsageError
 
 
 def environment_file(name_or_path: str | Path, root: Path | None = None) -> Path:
@@ -50,6 +50,14 @@ def _fill_derived_defaults(data: dict[str, Any]) -> None:
             case.setdefault("resource", resource)
 
 
+def _with_origin(problem: Problem, merged: MergedDocument, main_file: Path, root: Path) -> Problem:
+    """Name the base file a faulty value came from (``... (set in environments/base.json)``)."""
+    origin = merged.origin(parse_path(problem.path)) if problem.path else None
+    if origin is None or origin == main_file.resolve():
+        return problem
+    return Problem(problem.path, f"{problem.message} (set in {display_path(origin, root)})")
+
+
 def load_environment(name_or_path: str | Path, *, root: Path | None = None) -> Environment:
     """Load and validate an environment; raise ConfigError listing every problem found.
 
@@ -70,5 +78,6 @@ def load_environment(name_or_path: str | Path, *, root: Path | None = None) -> E
     problems = schema_problems(data)
     problems += semantic_problems(data, root)
     if problems:
+        problems = [_with_origin(p, merged, path, root) for p in problems]
         raise ConfigError(label, sorted(problems, key=lambda p: document_order(data, p.path)))
     return Environment(name=path.stem, path=path.resolve(), data=data, root=root, files=tuple(merged.files))

@@ -26,6 +26,16 @@ class MergedDocument:
     data: dict[str, Any] | None
     files: list[Path] = field(default_factory=list)  # the chain, most derived first
     problems: list[Problem] = field(default_factory=list)
+    #: which file last set each object key (arrays are set as a whole): path parts -> file
+    provenance: dict[tuple[str | int, ...], Path] = field(default_factory=dict)
+
+    def origin(self, parts: list[str | int]) -> Path | None:
+        """The file that set the value at ``parts`` (or its closest set ancestor)."""
+        for end in range(len(parts), 0, -1):
+            found = self.provenance.get(tuple(parts[:end]))
+            if found is not None:
+                return found
+        return None
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -112,12 +122,20 @@ def load_merged(path: Path, root: Path) -> MergedDocument:
             return result
         current = base
     merged: dict[str, Any] = {}
-    for doc in reversed(documents):
+    for file, doc in zip(reversed(result.files), reversed(documents)):
         merged = deep_merge(merged, doc)
+        _record(doc, (), file, result.provenance)
     for key in FILE_KEYS:
         merged.pop(key, None)
     result.data = merged
     return result
+
+
+def _record(node: dict[str, Any], prefix: tuple[str | int, ...], file: Path, into: dict[tuple[str | int, ...], Path]) -> None:
+    for key, value in node.items():
+        into[(*prefix, key)] = file
+        if isinstance(value, dict):
+            _record(value, (*prefix, key), file, into)
 
 
 def json_type(value: Any) -> str:

@@ -221,3 +221,13 @@ def test_unknown_environment_name_suggests(root: Path, monkeypatch: pytest.Monke
 
 def test_problem_str_is_path_colon_message() -> None:
     assert str(Problem("serving.models[1].variant.weight", "must be > 0")) == "serving.models[1].variant.weight: must be > 0"
+
+
+def test_problem_from_a_base_file_names_that_file(root: Path) -> None:
+    base = mutate(base_document(), {"api.quota.period": "YEAR"})
+    (root / "environments" / "base.json").write_text(json.dumps(base))
+    problems = problems_of(root, {"extends": "base", "project": {"stage": "x"}, "api": {"throttle": {"rate_limit": 0}}})
+    assert problems == [
+        "api.throttle.rate_limit: must be > 0, got 0",
+        'api.quota.period: must be one of "DAY", "WEEK", "MONTH", got "YEAR" (set in environments/base.json)',
+    ]
