@@ -8,13 +8,18 @@ from orchestrator.config import load_environment
 from orchestrator.config.sources import display_path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="check an environment file (schema, names, model folders) without running anything",
         description="Validate environments/NAME.json merged over its extends chain; list every problem at once.",
     )
-    parser.add_argument("--env", required=True, metavar="NAME", help="environment name (environments/NAME.json) or a path to a JSON file")
+    parser.add_argument(
+        "--env",
+        required=True,
+        metavar="NAME",
+        help="environment name (environments/NAME.json) or a path to a JSON file",
+    )
     parser.set_defaults(func=run)
 
 

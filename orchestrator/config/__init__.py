@@ -12,11 +12,11 @@ from orchestrator.config.names import DerivedNames, derive_names
 from orchestrator.config.schema import SCHEMA_PATH, load_schema
 
 __all__ = [
+    "SCHEMA_PATH",
     "Autoscaling",
     "DerivedNames",
     "Environment",
     "ModelSpec",
-    "SCHEMA_PATH",
     "TestCase",
     "derive_names",
     "environment_file",

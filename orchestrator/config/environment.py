@@ -10,6 +10,10 @@ from orchestrator.config.names import DerivedNames, derive_names
 from orchestrator.config.rules import entry_program
 
 
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 @dataclass(frozen=True)
 class Autoscaling:
     enabled: bool
@@ -91,23 +95,23 @@ class Environment:
     # -- identity -------------------------------------------------------------------------
     @property
     def project(self) -> str:
-        return self.data["project"]["name"]
+        return str(self.data["project"]["name"])
 
     @property
     def stage(self) -> str:
-        return self.data["project"]["stage"]
+        return str(self.data["project"]["stage"])
 
     @property
     def region(self) -> str:
-        return self.data["project"]["region"]
+        return str(self.data["project"]["region"])
 
     @property
     def account(self) -> str | None:
-        return self.data["project"]["account"]
+        return _optional_str(self.data["project"]["account"])
 
     @property
     def profile(self) -> str | None:
-        return self.data["project"]["profile"]
+        return _optional_str(self.data["project"]["profile"])
 
     @property
     def names(self) -> DerivedNames:
@@ -128,7 +132,7 @@ class Environment:
     # -- target ---------------------------------------------------------------------------
     @property
     def target_kind(self) -> str:
-        return self.data["target"]["kind"]
+        return str(self.data["target"]["kind"])
 
     @property
     def is_embedded(self) -> bool:
@@ -140,11 +144,11 @@ class Environment:
 
     @property
     def state_bucket(self) -> str | None:
-        return self.data["target"]["state_bucket"]
+        return _optional_str(self.data["target"]["state_bucket"])
 
     @property
     def state_region(self) -> str:
-        return self.data["target"]["state_region"] or self.region
+        return str(self.data["target"]["state_region"] or self.region)
 
     # -- serving --------------------------------------------------------------------------
     @property
@@ -197,7 +201,4 @@ class Environment:
         """``project text-classification-local, 2 models (model-a 75%, model-b 25%), target embedded``."""
         shares = ", ".join(f"{m.name} {m.traffic_share * 100:.3g}%" for m in self.models)
         count = len(self.models)
-        return (
-            f"project {self.prefix}, {count} model{'s' if count != 1 else ''} ({shares}), "
-            f"target {self.target_kind}"
-        )
+        return f"project {self.prefix}, {count} model{'s' if count != 1 else ''} ({shares}), target {self.target_kind}"

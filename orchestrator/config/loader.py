@@ -9,9 +9,8 @@ from typing import Any
 from orchestrator import paths
 from orchestrator.config.environment import Environment
 from orchestrator.config.rules import semantic_problems
-from orchestrator.config.schema import apply_defaults, schema_problems
+from orchestrator.config.schema import apply_defaults, document_order, parse_path, schema_problems
 from orchestrator.config.sources import MergedDocument, display_path, load_merged
-from orchestrator.config.schema import document_order, parse_path
 from orchestrator.errors import ConfigError, Problem, UsageError
 
 

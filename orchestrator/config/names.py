@@ -82,9 +82,11 @@ def derive_names(data: dict[str, Any]) -> DerivedNames:
     base = _get(data, "serving", "endpoint_base_name")
     endpoint = f"{base}-{stage}" if isinstance(base, str) and base else prefix
     models = _get(data, "serving", "models", default=[])
-    model_names = [m["name"] for m in models if isinstance(m, dict) and isinstance(m.get("name"), str)] if isinstance(
-        models, list
-    ) else []
+    model_names = (
+        [m["name"] for m in models if isinstance(m, dict) and isinstance(m.get("name"), str)]
+        if isinstance(models, list)
+        else []
+    )
     count = _get(data, "load_testing", "client_count", default=0)
     count = count if isinstance(count, int) and not isinstance(count, bool) else 0
     return DerivedNames(
@@ -119,7 +121,11 @@ def name_limit_problems(data: dict[str, Any]) -> list[Problem]:
     if len(names.endpoint_name) > SAGEMAKER_NAME_MAX:
         too_long(endpoint_source, "endpoint name", names.endpoint_name, SAGEMAKER_NAME_MAX)
     elif not _SAGEMAKER_NAME.match(names.endpoint_name):
-        problems.append(Problem(endpoint_source, f'derived endpoint name "{names.endpoint_name}" must be letters, digits and hyphens'))
+        problems.append(
+            Problem(
+                endpoint_source, f'derived endpoint name "{names.endpoint_name}" must be letters, digits and hyphens'
+            )
+        )
     config_length = len(names.endpoint_config_name_prefix) + TERRAFORM_UNIQUE_SUFFIX_LENGTH
     if len(names.endpoint_name) <= SAGEMAKER_NAME_MAX and config_length > SAGEMAKER_NAME_MAX:
         problems.append(
@@ -152,8 +158,10 @@ def name_limit_problems(data: dict[str, Any]) -> list[Problem]:
     ):
         if not S3_BUCKET_MIN <= len(bucket) <= S3_BUCKET_MAX:
             too_long(path, "S3 bucket name", bucket, S3_BUCKET_MAX)
-        elif not _BUCKET_NAME.match(bucket) or bucket.startswith(_BUCKET_RESERVED_PREFIXES) or bucket.endswith(
-            _BUCKET_RESERVED_SUFFIXES
+        elif (
+            not _BUCKET_NAME.match(bucket)
+            or bucket.startswith(_BUCKET_RESERVED_PREFIXES)
+            or bucket.endswith(_BUCKET_RESERVED_SUFFIXES)
         ):
             problems.append(
                 Problem(
@@ -166,7 +174,9 @@ def name_limit_problems(data: dict[str, Any]) -> list[Problem]:
         if len(function) > LAMBDA_NAME_MAX:
             too_long("project.name", "Lambda function name", function, LAMBDA_NAME_MAX)
         elif not _LAMBDA_NAME.match(function):
-            problems.append(Problem("project.name", f'derived Lambda function name "{function}" has invalid characters'))
+            problems.append(
+                Problem("project.name", f'derived Lambda function name "{function}" has invalid characters')
+            )
     for path, dashboard in (
         ("monitoring.dashboard_name", names.monitor_dashboard),
         ("load_testing.dashboard_name", names.tester_dashboard),
@@ -175,5 +185,7 @@ def name_limit_problems(data: dict[str, Any]) -> list[Problem]:
             too_long(path, "dashboard name", dashboard, DASHBOARD_NAME_MAX)
     ssm_name = f"{names.ssm_prefix}/{LONGEST_SSM_SUFFIX}"
     if len(ssm_name) > SSM_NAME_MAX or not _SSM_NAME.match(ssm_name):
-        problems.append(Problem("project.name", f'derived SSM parameter name "{ssm_name}" is not a valid parameter name'))
+        problems.append(
+            Problem("project.name", f'derived SSM parameter name "{ssm_name}" is not a valid parameter name')
+        )
     return problems

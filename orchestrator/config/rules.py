@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeGuard
 
 from orchestrator.config.names import name_limit_problems
 from orchestrator.errors import Problem
@@ -20,12 +20,8 @@ DEFAULT_PROGRAM = "inference.py"
 MANAGED_ENV = {"SAGEMAKER_MODEL_SERVER_WORKERS": "variant.workers"}
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -133,7 +129,9 @@ def model_folders(data: dict[str, Any], root: Path) -> list[Problem]:
         program = entry_program(model)
         if not (folder / "code" / program).is_file():
             hint = "" if program != DEFAULT_PROGRAM else " (or set variant.env.SAGEMAKER_PROGRAM to another module)"
-            problems.append(Problem(where, f'model folder "{raw}" has no code/{program}, the SageMaker entry module{hint}'))
+            problems.append(
+                Problem(where, f'model folder "{raw}" has no code/{program}, the SageMaker entry module{hint}')
+            )
     return problems
 
 
@@ -160,10 +158,14 @@ def target_rules(data: dict[str, Any], root: Path) -> list[Problem]:
         return []
     problems = []
     if target.get("state_bucket") is None:
-        problems.append(Problem("target.state_bucket", 'required when target.kind is "aws" (the Terraform state bucket)'))
+        problems.append(
+            Problem("target.state_bucket", 'required when target.kind is "aws" (the Terraform state bucket)')
+        )
     if _dict(data.get("project")).get("account") is None:
         problems.append(
-            Problem("project.account", 'required when target.kind is "aws", so a deploy with the wrong credentials stops')
+            Problem(
+                "project.account", 'required when target.kind is "aws", so a deploy with the wrong credentials stops'
+            )
         )
     return problems
 
@@ -187,14 +189,18 @@ def cicd_source(data: dict[str, Any], root: Path) -> list[Problem]:
                 )
             )
     elif kind == "s3" and source.get("s3_object_key") is None:
-        problems.append(Problem("cicd.source.s3_object_key", 'required when cicd.source.type is "s3" (key of the source zip)'))
+        problems.append(
+            Problem("cicd.source.s3_object_key", 'required when cicd.source.type is "s3" (key of the source zip)')
+        )
     return problems
 
 
 def monitoring_period(data: dict[str, Any], root: Path) -> list[Problem]:
     period = _dict(data.get("monitoring")).get("period_sec")
     if _is_int(period) and period >= 10 and period not in (10, 30) and period % 60:
-        return [Problem("monitoring.period_sec", f"must be 10, 30 or a multiple of 60 (CloudWatch periods), got {period}")]
+        return [
+            Problem("monitoring.period_sec", f"must be 10, 30 or a multiple of 60 (CloudWatch periods), got {period}")
+        ]
     return []
 
 

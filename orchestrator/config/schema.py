@@ -12,8 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError
+import jsonschema  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
 from orchestrator.config.sources import json_type
 from orchestrator.errors import Problem
@@ -25,7 +25,8 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 @lru_cache(maxsize=1)
 def load_schema() -> dict[str, Any]:
     """The environment schema shipped with this checkout (``environments/schema.json``)."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
 
 
 def format_path(parts: Iterable[str | int]) -> str:
@@ -174,15 +175,11 @@ def _translate(error: ValidationError) -> list[Problem]:
         return [Problem(format_path([*parts, key]), _unknown_key_message(key, allowed)) for key in extras]
 
     if kind == "required" and isinstance(instance, dict):
-        return [
-            Problem(format_path([*parts, key]), "required but missing")
-            for key in value
-            if key not in instance
-        ]
+        return [Problem(format_path([*parts, key]), "required but missing") for key in value if key not in instance]
 
     if kind == "type":
         expected = value if isinstance(value, list) else [value]
-        names = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        names = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
         return [Problem(path, f"must be {names}, got {_got(instance)}")]
 
     if kind == "pattern":

@@ -111,13 +111,15 @@ def load_merged(path: Path, root: Path) -> MergedDocument:
             break
         if not isinstance(reference, str) or not reference:
             where = "extends" if current == path.resolve() else f"extends (in {label})"
-            result.problems.append(Problem(where, f"must be a file stem such as \"base\", got {json.dumps(reference)}"))
+            result.problems.append(Problem(where, f'must be a file stem such as "base", got {json.dumps(reference)}'))
             return result
         base = resolve_extends(reference, current)
         if not base.is_file() and base not in result.files:
             where = "extends" if current == path.resolve() else f"extends (in {label})"
             result.problems.append(
-                Problem(where, f'"{reference}" not found: no file {display_path(base, root)}{_sibling_suggestion(base)}')
+                Problem(
+                    where, f'"{reference}" not found: no file {display_path(base, root)}{_sibling_suggestion(base)}'
+                )
             )
             return result
         current = base
@@ -131,7 +133,9 @@ def load_merged(path: Path, root: Path) -> MergedDocument:
     return result
 
 
-def _record(node: dict[str, Any], prefix: tuple[str | int, ...], file: Path, into: dict[tuple[str | int, ...], Path]) -> None:
+def _record(
+    node: dict[str, Any], prefix: tuple[str | int, ...], file: Path, into: dict[tuple[str | int, ...], Path]
+) -> None:
     for key, value in node.items():
         into[(*prefix, key)] = file
         if isinstance(value, dict):

@@ -1,7 +1,7 @@
 """``test-model``: run a model archive's handlers locally, case by case, like the SageMaker server.
 
-    report = run_model_test(Path("models/model-a"))        # trains if needed, packages, extracts, runs
-    print("\\n".join(report.lines())); report.passed
+report = run_model_test(Path("models/model-a"))        # trains if needed, packages, extracts, runs
+print("\\n".join(report.lines())); report.passed
 """
 
 from __future__ import annotations

@@ -35,12 +35,14 @@ class ModelCase:
 
 
 def default_cases() -> list[ModelCase]:
-    return [ModelCase(name, {"sentence": text}, {"success": "true", "label": label}) for name, text, label in SEED_SENTENCES]
+    return [
+        ModelCase(name, {"sentence": text}, {"success": "true", "label": label}) for name, text, label in SEED_SENTENCES
+    ]
 
 
 def _case_name(entry: dict[str, Any], index: int) -> str:
     if isinstance(entry.get("name"), str) and entry["name"]:
-        return entry["name"]
+        return str(entry["name"])
     request = entry.get("request", {})
     text = request.get("sentence") if isinstance(request, dict) else None
     if isinstance(text, str) and text:
@@ -52,7 +54,9 @@ def parse_cases(document: Any, source: str) -> list[ModelCase]:
     """Cases from a parsed document; UsageError naming every malformed entry by JSON path."""
     entries = document.get("TestData") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise UsageError(f'{source}: expected {{"TestData": [{{"request": {{...}}, "response": {{...}}}}, ...]}} with at least one case')
+        raise UsageError(
+            f'{source}: expected {{"TestData": [{{"request": {{...}}, "response": {{...}}}}, ...]}} with at least one case'
+        )
     problems: list[str] = []
     cases: list[ModelCase] = []
     seen: set[str] = set()
@@ -63,14 +67,16 @@ def parse_cases(document: Any, source: str) -> list[ModelCase]:
             continue
         for key in ("request", "response"):
             if not isinstance(entry.get(key), dict):
-                problems.append(f"{where}.{key}: must be an object" if key in entry else f"{where}.{key}: required but missing")
+                problems.append(
+                    f"{where}.{key}: must be an object" if key in entry else f"{where}.{key}: required but missing"
+                )
         if isinstance(entry.get("response"), dict) and not entry["response"]:
             problems.append(f"{where}.response: must name at least one expected key")
         name = _case_name(entry, i)
         if name in seen:
             name = f"{name} #{i}"
         seen.add(name)
-        if not any(p.startswith(f"{where}.") or p.startswith(f"{where}:") for p in problems):
+        if not any(p.startswith((f"{where}.", f"{where}:")) for p in problems):
             cases.append(ModelCase(name, entry["request"], entry["response"]))
     if problems:
         raise UsageError(f"{source} is invalid:\n" + "\n".join(f"  - {p}" for p in problems))

@@ -44,7 +44,7 @@ def _local_module_names(code_dir: Path) -> set[str]:
 
 def _from(module: ModuleType, code_dir: Path) -> bool:
     file = getattr(module, "__file__", None)
-    return bool(file) and Path(file).resolve().is_relative_to(code_dir)
+    return isinstance(file, str) and Path(file).resolve().is_relative_to(code_dir)
 
 
 @contextmanager
@@ -84,9 +84,13 @@ def load_handlers(code_dir: Path, program: str = "inference.py") -> Handlers:
             spec.loader.exec_module(module)
         except Exception as exc:  # user code: report, never a traceback
             raise HandlerImportError(f"importing {program} failed: {type(exc).__name__}: {exc}") from exc
-    found = {key: getattr(module, key, None) for key in ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")}
+    found = {
+        key: getattr(module, key, None) for key in ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
+    }
     if not callable(found["model_fn"]):
         raise HandlerImportError(f"{program} defines no model_fn")
-    if not callable(found["transform_fn"]) and not all(callable(found[k]) for k in ("input_fn", "predict_fn", "output_fn")):
+    if not callable(found["transform_fn"]) and not all(
+        callable(found[k]) for k in ("input_fn", "predict_fn", "output_fn")
+    ):
         raise HandlerImportError(f"{program} defines neither transform_fn nor input_fn/predict_fn/output_fn")
     return Handlers(module=module, **found)  # type: ignore[arg-type]

@@ -101,7 +101,9 @@ def compare(expected: dict[str, Any], got: Any) -> tuple[str, ...]:
     """Keys of ``expected`` whose value differs in ``got`` (all of them if ``got`` is no object)."""
     if not isinstance(got, dict):
         return tuple(expected)
-    return tuple(k for k, v in expected.items() if got.get(k, _MISSING) != v or type(got.get(k)) is bool and type(v) is not bool)
+    return tuple(
+        k for k, v in expected.items() if got.get(k, _MISSING) != v or type(got.get(k)) is bool and type(v) is not bool
+    )
 
 
 def run_cases(handlers: Handlers, model_dir: Path, cases: list[ModelCase]) -> ModelTestReport:
@@ -113,10 +115,12 @@ def run_cases(handlers: Handlers, model_dir: Path, cases: list[ModelCase]) -> Mo
         started = time.perf_counter()
         try:
             got = decode_output(invoke(handlers, model, case))
-        except Exception as exc:  # a handler error is a test result
+        except Exception as exc:  # noqa: BLE001 (a handler error is a test result)
             elapsed = (time.perf_counter() - started) * 1000
             report.results.append(
-                CaseResult(case.name, False, case.response, None, elapsed, status=error_status(exc), error=_error_text(exc))
+                CaseResult(
+                    case.name, False, case.response, None, elapsed, status=error_status(exc), error=_error_text(exc)
+                )
             )
             continue
         elapsed = (time.perf_counter() - started) * 1000

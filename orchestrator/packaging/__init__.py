@@ -1,8 +1,8 @@
 """Packaging: reproducible ``model.tar.gz`` archives (SageMaker layout) and Lambda zips.
 
-    from orchestrator.packaging import package_environment, safe_extract
-    result = package_environment(env)        # trains missing models, builds everything
-    result.to_context()                      # the ``artifacts`` render context
+from orchestrator.packaging import package_environment, safe_extract
+result = package_environment(env)        # trains missing models, builds everything
+result.to_context()                      # the ``artifacts`` render context
 """
 
 from orchestrator.packaging.artifacts import Artifact, PackageResult

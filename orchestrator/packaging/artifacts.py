@@ -23,7 +23,13 @@ class Artifact:
     @classmethod
     def of(cls, name: str, path: Path) -> Artifact:
         hexdigest, size, raw = sha256_file(path)
-        return cls(name=name, path=path.resolve(), sha256=hexdigest, size=size, source_code_hash=terraform_source_code_hash(raw))
+        return cls(
+            name=name,
+            path=path.resolve(),
+            sha256=hexdigest,
+            size=size,
+            source_code_hash=terraform_source_code_hash(raw),
+        )
 
     @classmethod
     def placeholder(cls, name: str, path: Path) -> Artifact:
@@ -58,11 +64,19 @@ class PackageResult:
                 if relative_to is not None and path.is_relative_to(relative_to):
                     path = path.relative_to(relative_to)
                 size = "missing" if artifact.missing else _human_size(artifact.size)
-                rows.append((kind, name, size, artifact.sha256[:16] if artifact.missing else artifact.sha256, str(path)))
+                rows.append(
+                    (kind, name, size, artifact.sha256[:16] if artifact.missing else artifact.sha256, str(path))
+                )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = []
         for row in rows:
-            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]), row[3].ljust(widths[3]), row[4]]
+            cells = [
+                row[0].ljust(widths[0]),
+                row[1].ljust(widths[1]),
+                row[2].rjust(widths[2]),
+                row[3].ljust(widths[3]),
+                row[4],
+            ]
             lines.append("  ".join(cells).rstrip())
         return "\n".join(lines)
 

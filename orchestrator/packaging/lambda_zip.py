@@ -27,9 +27,7 @@ def _defines_handler(path: Path) -> bool:
         tree = ast.parse(path.read_bytes())
     except (SyntaxError, OSError, ValueError):
         return False
-    return any(
-        isinstance(node, ast.FunctionDef) and node.name in HANDLER_FUNCTIONS for node in tree.body
-    )
+    return any(isinstance(node, ast.FunctionDef) and node.name in HANDLER_FUNCTIONS for node in tree.body)
 
 
 def has_handler(src_dir: Path) -> bool:

@@ -120,22 +120,26 @@ def write_reproducible_tar_gz(entries: list[SourceFile], dest: Path) -> None:
     members.sort(key=lambda m: m[0])
     fd, tmp_name = tempfile.mkstemp(prefix=".model-", suffix=".tar.gz.tmp", dir=dest.parent)
     try:
-        with os.fdopen(fd, "wb") as raw:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz:
-                with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                    for name, entry in members:
-                        if entry is None:
-                            tar.addfile(_tarinfo(name, directory=True))
-                        else:
-                            data = entry.path.read_bytes()
-                            tar.addfile(_tarinfo(name, directory=False, size=len(data)), io.BytesIO(data))
+        with (
+            os.fdopen(fd, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            for name, entry in members:
+                if entry is None:
+                    tar.addfile(_tarinfo(name, directory=True))
+                else:
+                    data = entry.path.read_bytes()
+                    tar.addfile(_tarinfo(name, directory=False, size=len(data)), io.BytesIO(data))
         os.replace(tmp_name, dest)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
 
 
-def build_model_archive(model_dir: Path, dest: Path, *, program: str = DEFAULT_PROGRAM, name: str | None = None, label: str | None = None) -> Artifact:
+def build_model_archive(
+    model_dir: Path, dest: Path, *, program: str = DEFAULT_PROGRAM, name: str | None = None, label: str | None = None
+) -> Artifact:
     """Check ``model_dir`` and write its ``model.tar.gz`` to ``dest``; return path, sha256 and size."""
     entries = archive_entries(model_dir, program, label)
     write_reproducible_tar_gz(entries, dest)

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import TextIO
 
 from orchestrator.config import Environment
-from orchestrator.paths import build_dir
 from orchestrator.packaging.artifacts import Artifact, PackageResult
 from orchestrator.packaging.errors import ModelFolderError, TrainingError
 from orchestrator.packaging.lambda_zip import build_lambda_zip, discover_lambda_sources
 from orchestrator.packaging.model_archive import ARCHIVE_NAME, artifacts_present, build_model_archive, code_problems
 from orchestrator.packaging.training import ensure_trained
+from orchestrator.paths import build_dir
 
 
 def model_archive_path(env_name: str, model: str) -> Path:
@@ -56,13 +56,19 @@ def package_environment(
         dest = model_archive_path(env.name, model.name)
         if not artifacts_present(model.path):
             if not require_artifacts:
-                result.models[model.name] = Artifact.of(model.name, dest) if dest.is_file() else Artifact.placeholder(model.name, dest)
+                result.models[model.name] = (
+                    Artifact.of(model.name, dest) if dest.is_file() else Artifact.placeholder(model.name, dest)
+                )
                 continue
             if not train_missing:
-                raise TrainingError(f"{label}/artifacts/ is missing; run {label}/train.py --output-dir {label}/artifacts")
+                raise TrainingError(
+                    f"{label}/artifacts/ is missing; run {label}/train.py --output-dir {label}/artifacts"
+                )
             ensure_trained(model.path, label=label, cwd=root, python=python, out=out)
             result.trained.append(model.name)
-        result.models[model.name] = build_model_archive(model.path, dest, program=model.program, name=model.name, label=label)
+        result.models[model.name] = build_model_archive(
+            model.path, dest, program=model.program, name=model.name, label=label
+        )
     sources = discover_lambda_sources(lambda_src or root / "lambda_src")
     for name, src in sources.items():
         result.lambdas[name] = build_lambda_zip(src, lambda_zip_path(env.name, name), name=name)

@@ -52,7 +52,7 @@ def safe_extract(tar_path: Path | str, dest: Path | str, *, max_bytes: int | Non
     dest.mkdir(parents=True, exist_ok=True)
     dest = dest.resolve()
     try:
-        archive = tarfile.open(tar_path, "r:*")
+        archive = tarfile.open(tar_path, "r:*")  # noqa: SIM115 (closed by the with below)
     except (tarfile.TarError, OSError) as exc:
         raise UnsafeArchiveError(str(tar_path), [f"not a readable tar archive ({exc})"]) from None
     with archive:

@@ -61,7 +61,9 @@ def check_entry_module(path: Path, label: str) -> list[str]:
     except SyntaxError as exc:
         return [f"{label} line {exc.lineno}: syntax error: {exc.msg}"]
     names, async_defs = top_level_names(tree)
-    problems = [f"{label}: {name} is async; SageMaker handlers must be plain functions" for name in async_defs if name in ARITY]
+    problems = [
+        f"{label}: {name} is async; SageMaker handlers must be plain functions" for name in async_defs if name in ARITY
+    ]
     if "model_fn" not in names:
         problems.append(f"{label} does not define model_fn(model_dir)")
     per_request = [n for n in PER_REQUEST if n in names]
@@ -86,6 +88,10 @@ def check_entry_module(path: Path, label: str) -> list[str]:
             problems.append(
                 f"{label}: {name} must accept {expected} positional argument{'s' if expected > 1 else ''} "
                 f"(plus an optional context), but its signature takes {signature.required}"
-                + ("" if signature.maximum == signature.required else f" to {signature.maximum if signature.maximum is not None else 'any'}")
+                + (
+                    ""
+                    if signature.maximum == signature.required
+                    else f" to {signature.maximum if signature.maximum is not None else 'any'}"
+                )
             )
     return problems

@@ -16,7 +16,9 @@ def train_command(model_dir: Path, python: str = sys.executable) -> list[str]:
     return [python, str(model_dir / "train.py"), "--output-dir", str(model_dir / "artifacts")]
 
 
-def ensure_trained(model_dir: Path, *, label: str, cwd: Path, python: str = sys.executable, out: TextIO | None = None) -> bool:
+def ensure_trained(
+    model_dir: Path, *, label: str, cwd: Path, python: str = sys.executable, out: TextIO | None = None
+) -> bool:
     """Train when ``artifacts/`` is missing or empty; return True if training ran.
 
     Output lines are streamed to ``out`` prefixed with ``[train <label>]``."""
@@ -29,9 +31,7 @@ def ensure_trained(model_dir: Path, *, label: str, cwd: Path, python: str = sys.
     command = train_command(model_dir, python)
     print(f"[train {label}] artifacts missing; running {' '.join(command)}", file=out, flush=True)
     tail: deque[str] = deque(maxlen=20)
-    process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    )
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     try:
         assert process.stdout is not None
         for line in process.stdout:

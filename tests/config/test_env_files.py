@@ -8,12 +8,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from envfiles import ENVIRONMENTS, REPO, make_root, write_env
 
 from orchestrator.cli import main
 from orchestrator.config import SCHEMA_PATH, load_environment, load_schema
 from orchestrator.config.schema import apply_defaults
-
-from envfiles import ENVIRONMENTS, REPO, make_root, write_env
 
 SHIPPED = ["base", "local", "demo"]
 
@@ -45,9 +44,9 @@ def test_every_property_is_described_and_objects_are_closed() -> None:
                 continue  # the conditional "required" overlay restates no property
             if "description" not in prop and "$ref" not in prop:
                 undocumented.append(f"{where}/properties/{name}")
-        if "properties" in node and not where.split("/")[-1] in ("then",) and "/then/" not in where:
-            if node.get("additionalProperties") is not False:
-                open_objects.append(where)
+        in_overlay = where.endswith("/then") or "/then/" in where
+        if "properties" in node and not in_overlay and node.get("additionalProperties") is not False:
+            open_objects.append(where)
     assert undocumented == []
     assert open_objects == []
 
@@ -77,11 +76,19 @@ def test_shipped_environment_is_valid(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "line"),
     [
-        ("local", "environments/local.json: valid — project text-classification-local, 2 models (model-a 75%, model-b 25%), target embedded"),
-        ("demo", "environments/demo.json: valid — project text-classification-demo, 2 models (model-a 75%, model-b 25%), target aws"),
+        (
+            "local",
+            "environments/local.json: valid — project text-classification-local, 2 models (model-a 75%, model-b 25%), target embedded",
+        ),
+        (
+            "demo",
+            "environments/demo.json: valid — project text-classification-demo, 2 models (model-a 75%, model-b 25%), target aws",
+        ),
     ],
 )
-def test_validate_command_prints_one_line_summary(name: str, line: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_command_prints_one_line_summary(
+    name: str, line: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ORCHESTRATOR_ROOT", str(REPO))
     assert main(["validate", "--env", name]) == 0
     assert capsys.readouterr().out == line + "\n"
@@ -104,7 +111,10 @@ def test_local_environment_api() -> None:
     names = env.names
     assert names.model_archive_bucket == "text-classification-local-model-archive"
     assert names.predictor_function == "text-classification-local-predictor"
-    assert names.model_name_prefixes == {"model-a": "text-classification-local-model-a-", "model-b": "text-classification-local-model-b-"}
+    assert names.model_name_prefixes == {
+        "model-a": "text-classification-local-model-a-",
+        "model-b": "text-classification-local-model-b-",
+    }
     assert names.endpoint_config_name_prefix == "text-classification-local-"
 
 
@@ -128,12 +138,28 @@ def test_arrays_replace_and_objects_merge(tmp_path: Path) -> None:
 
 def test_defaults_are_applied_to_a_minimal_file(tmp_path: Path) -> None:
     root = make_root(tmp_path)
-    path = write_env(root, {"project": {"name": "tiny", "stage": "dev"}, "serving": {"models": [{"name": "model-a", "path": "models/model-a"}]}})
+    path = write_env(
+        root,
+        {
+            "project": {"name": "tiny", "stage": "dev"},
+            "serving": {"models": [{"name": "model-a", "path": "models/model-a"}]},
+        },
+    )
     env = load_environment(path, root=root)
     data = env.data
-    assert data["target"] == {"kind": "embedded", "control_plane_port": 4566, "state_bucket": None, "state_region": None}
+    assert data["target"] == {
+        "kind": "embedded",
+        "control_plane_port": 4566,
+        "state_bucket": None,
+        "state_region": None,
+    }
     assert data["serving"]["models"][0]["variant"] == {
-        "name": "model-a", "weight": 1, "instance_count": 1, "instance_type": "ml.c5.large", "workers": None, "env": {}
+        "name": "model-a",
+        "weight": 1,
+        "instance_count": 1,
+        "instance_type": "ml.c5.large",
+        "workers": None,
+        "env": {},
     }
     assert data["serving"]["models"][0]["autoscaling"]["enabled"] is False
     assert data["serving"]["data_capture"]["modes"] == ["Input", "Output"]
@@ -146,15 +172,21 @@ def test_defaults_are_applied_to_a_minimal_file(tmp_path: Path) -> None:
 
 def test_endpoint_base_name_changes_the_endpoint_name(tmp_path: Path) -> None:
     root = make_root(tmp_path)
-    path = write_env(root, {"extends": "base", "project": {"stage": "x"}, "serving": {"endpoint_base_name": "classifier"}})
+    path = write_env(
+        root, {"extends": "base", "project": {"stage": "x"}, "serving": {"endpoint_base_name": "classifier"}}
+    )
     env = load_environment(path, root=root)
     assert env.prefix == "text-classification-x" and env.endpoint_name == "classifier-x"
 
 
 def test_case_resource_defaults_to_api_resource(tmp_path: Path) -> None:
     root = make_root(tmp_path)
-    doc = {"extends": "base", "project": {"stage": "x"}, "api": {"resource": "classify"},
-           "load_testing": {"test_cases": [{"name": "a", "request": {"sentence": "hi"}, "response": {"label": 1}}]}}
+    doc = {
+        "extends": "base",
+        "project": {"stage": "x"},
+        "api": {"resource": "classify"},
+        "load_testing": {"test_cases": [{"name": "a", "request": {"sentence": "hi"}, "response": {"label": 1}}]},
+    }
     env = load_environment(write_env(root, doc), root=root)
     assert env.test_cases[0].resource == "classify" and env.test_cases[0].type == "ApiGateway"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-HANDLERS = '''
+HANDLERS = """
 import json
 import os
 
@@ -38,21 +38,28 @@ def predict_fn(data, model):
 
 def output_fn(prediction, accept):
     return json.dumps({"success": "true", "label": prediction}), "application/json"
-'''
+"""
 
-KEYWORDS_MODULE = '''
+KEYWORDS_MODULE = """
 def classify(text, keywords):
     words = text.lower().replace(".", " ").split()
     for word, label in keywords.items():
         if word in words:
             return label
     return 0
-'''
+"""
 
 KEYWORDS = {"president": 1, "baseball": 2, "stock": 3, "science": 4}
 
 
-def make_model(parent: Path, name: str = "toy", *, handlers: str = HANDLERS, keywords: dict[str, int] | None = None, module: str = KEYWORDS_MODULE) -> Path:
+def make_model(
+    parent: Path,
+    name: str = "toy",
+    *,
+    handlers: str = HANDLERS,
+    keywords: dict[str, int] | None = None,
+    module: str = KEYWORDS_MODULE,
+) -> Path:
     folder = parent / name
     (folder / "code").mkdir(parents=True)
     (folder / "artifacts").mkdir()

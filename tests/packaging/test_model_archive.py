@@ -9,10 +9,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from fakemodels import HANDLERS, make_model
 
 from orchestrator.packaging import ModelFolderError, build_model_archive, check_entry_module
-
-from fakemodels import HANDLERS, make_model
 
 
 def names(archive: Path) -> list[str]:
@@ -29,7 +28,12 @@ def test_layout_is_sagemaker(tmp_path: Path) -> None:
     (folder / "artifacts" / ".DS_Store").write_text("x")
     artifact = build_model_archive(folder, tmp_path / "out" / "model.tar.gz")
     assert names(artifact.path) == [
-        "code", "code/inference.py", "code/keywords.py", "code/requirements.txt", "keywords.json", "model.json",
+        "code",
+        "code/inference.py",
+        "code/keywords.py",
+        "code/requirements.txt",
+        "keywords.json",
+        "model.json",
     ]
     with tarfile.open(artifact.path) as tar:
         for member in tar.getmembers():
@@ -93,7 +97,9 @@ def test_refuses_special_files(tmp_path: Path) -> None:
     os.mkfifo(folder / "artifacts" / "pipe")
     with pytest.raises(ModelFolderError) as info:
         build_model_archive(folder, tmp_path / "model.tar.gz", label="models/toy")
-    assert info.value.problems == ["models/toy/artifacts/pipe: is a named pipe (FIFO); only regular files can be packaged"]
+    assert info.value.problems == [
+        "models/toy/artifacts/pipe: is a named pipe (FIFO); only regular files can be packaged"
+    ]
 
 
 def test_refuses_socket(tmp_path: Path) -> None:
@@ -112,7 +118,9 @@ def test_missing_entry_module(tmp_path: Path) -> None:
     (folder / "code" / "inference.py").unlink()
     with pytest.raises(ModelFolderError) as info:
         build_model_archive(folder, tmp_path / "model.tar.gz", label="models/toy")
-    assert info.value.problems == ["models/toy/code/inference.py does not exist (the SageMaker entry module, SAGEMAKER_PROGRAM)"]
+    assert info.value.problems == [
+        "models/toy/code/inference.py does not exist (the SageMaker entry module, SAGEMAKER_PROGRAM)"
+    ]
 
 
 def test_other_program_name(tmp_path: Path) -> None:
@@ -138,17 +146,32 @@ def test_missing_artifacts(tmp_path: Path) -> None:
         (HANDLERS.replace("def model_fn(", "def load_model("), ["m/inference.py does not define model_fn(model_dir)"]),
         (
             HANDLERS.replace("def output_fn(", "def render(").replace("def input_fn(", "def parse("),
-            ["m/inference.py does not define input_fn, output_fn: define input_fn, predict_fn and output_fn, or a single transform_fn(model, body, content_type, accept)"],
+            [
+                "m/inference.py does not define input_fn, output_fn: define input_fn, predict_fn and output_fn, or a single transform_fn(model, body, content_type, accept)"
+            ],
         ),
         (
             HANDLERS + "\ndef transform_fn(model, body, content_type, accept):\n    return body\n",
-            ["m/inference.py defines transform_fn and input_fn, predict_fn, output_fn: define either transform_fn or input_fn/predict_fn/output_fn, not both"],
+            [
+                "m/inference.py defines transform_fn and input_fn, predict_fn, output_fn: define either transform_fn or input_fn/predict_fn/output_fn, not both"
+            ],
         ),
-        ("def model_fn(d):\n    pass\ndef transform_fn(model, body, content_type, accept, context=None):\n    pass\n", []),
+        (
+            "def model_fn(d):\n    pass\ndef transform_fn(model, body, content_type, accept, context=None):\n    pass\n",
+            [],
+        ),
         ("from impl import model_fn, transform_fn\n", []),
-        ("def model_fn(d):\n  pass\ndef transform_fn(model, body):\n  pass\n", ["m/inference.py: transform_fn must accept 4 positional arguments (plus an optional context), but its signature takes 2"]),
+        (
+            "def model_fn(d):\n  pass\ndef transform_fn(model, body):\n  pass\n",
+            [
+                "m/inference.py: transform_fn must accept 4 positional arguments (plus an optional context), but its signature takes 2"
+            ],
+        ),
         ("def model_fn(:\n", ["m/inference.py line 1: syntax error: invalid syntax"]),
-        ("async def model_fn(d):\n  pass\ndef transform_fn(a, b, c, d):\n  pass\n", ["m/inference.py: model_fn is async; SageMaker handlers must be plain functions"]),
+        (
+            "async def model_fn(d):\n  pass\ndef transform_fn(a, b, c, d):\n  pass\n",
+            ["m/inference.py: model_fn is async; SageMaker handlers must be plain functions"],
+        ),
     ],
     ids=["no-model_fn", "missing-some", "both", "transform-ok", "imported-ok", "arity", "syntax", "async"],
 )

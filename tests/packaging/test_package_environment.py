@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from fakemodels import make_model
 
 from orchestrator.cli import main
 from orchestrator.config import load_environment
 from orchestrator.packaging import package_environment
 
-from fakemodels import make_model
-
 REPO = Path(__file__).resolve().parents[2]
 
-TRAIN = '''
+TRAIN = """
 import argparse, json, pathlib
 parser = argparse.ArgumentParser()
 parser.add_argument("--output-dir", required=True)
@@ -25,7 +25,7 @@ out = pathlib.Path(args.output_dir)
 out.mkdir(parents=True, exist_ok=True)
 print("epoch 1 accuracy 0.99")
 (out / "keywords.json").write_text(json.dumps({"president": 1, "baseball": 2, "stock": 3, "science": 4}))
-'''
+"""
 
 
 @pytest.fixture()
@@ -53,9 +53,13 @@ def test_package_trains_then_builds(root: Path, capsys: pytest.CaptureFixture[st
     archive = root / ".orchestrator" / "build" / "local" / "models" / "model-a" / "model.tar.gz"
     zip_path = root / ".orchestrator" / "build" / "local" / "lambdas" / "predictor.zip"
     assert archive.is_file() and zip_path.is_file()
-    table = out[out.index("KIND"):].splitlines()
+    table = out[out.index("KIND") :].splitlines()
     assert table[0].split() == ["KIND", "NAME", "SIZE", "SHA256", "PATH"]
-    assert [row.split()[:2] for row in table[1:]] == [["model", "model-a"], ["model", "model-b"], ["lambda", "predictor"]]
+    assert [row.split()[:2] for row in table[1:]] == [
+        ["model", "model-a"],
+        ["model", "model-b"],
+        ["lambda", "predictor"],
+    ]
     assert table[1].endswith(".orchestrator/build/local/models/model-a/model.tar.gz")
     first = archive.read_bytes()
 
@@ -66,7 +70,7 @@ def test_package_trains_then_builds(root: Path, capsys: pytest.CaptureFixture[st
 
 def test_result_maps_to_render_context(root: Path) -> None:
     env = load_environment("local")
-    result = package_environment(env, out=open("/dev/null", "w"))
+    result = package_environment(env, out=io.StringIO())
     context = result.to_context()
     assert sorted(context) == ["lambdas", "models"]
     model = context["models"]["model-a"]
@@ -77,7 +81,9 @@ def test_result_maps_to_render_context(root: Path) -> None:
 
 
 def test_invalid_environment_runs_nothing(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (root / "environments" / "local.json").write_text(json.dumps({"extends": "base", "project": {"stage": "local"}, "api": {"method": "FETCH"}}))
+    (root / "environments" / "local.json").write_text(
+        json.dumps({"extends": "base", "project": {"stage": "local"}, "api": {"method": "FETCH"}})
+    )
     assert main(["package", "--env", "local"]) == 2
     captured = capsys.readouterr()
     assert 'api.method: must be one of "POST", "PUT", "GET", got "FETCH"' in captured.err
@@ -108,5 +114,8 @@ def test_unsafe_model_folder_is_refused(root: Path, capsys: pytest.CaptureFixtur
     (root / "models" / "model-a" / "code" / "inference.py").write_text("def model_fn(d):\n    pass\n")
     assert main(["package", "--env", "local"]) == 2
     err = capsys.readouterr().err
-    assert "cannot package models/model-a: models/model-a/code/inference.py does not define input_fn, predict_fn, output_fn" in err
+    assert (
+        "cannot package models/model-a: models/model-a/code/inference.py does not define input_fn, predict_fn, output_fn"
+        in err
+    )
     assert not (root / "models" / "model-b" / "artifacts").exists()  # refused before any training

@@ -30,7 +30,10 @@ def member(name: str, kind: bytes = tarfile.REGTYPE, linkname: str = "") -> tarf
 
 
 def test_extracts_plain_files_and_dirs(tmp_path: Path) -> None:
-    archive = craft(tmp_path / "ok.tar.gz", [(member("code", tarfile.DIRTYPE), None), (member("code/a.py"), b"x = 1\n"), (member("w.bin"), b"\0\1")])
+    archive = craft(
+        tmp_path / "ok.tar.gz",
+        [(member("code", tarfile.DIRTYPE), None), (member("code/a.py"), b"x = 1\n"), (member("w.bin"), b"\0\1")],
+    )
     written = safe_extract(archive, tmp_path / "out")
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == ["code/a.py", "w.bin"]
     assert (tmp_path / "out" / "code" / "a.py").read_text() == "x = 1\n"
@@ -51,7 +54,9 @@ def test_extracts_plain_files_and_dirs(tmp_path: Path) -> None:
     ],
     ids=["absolute", "dotdot", "nested-dotdot", "symlink", "hardlink", "chardev", "blockdev", "fifo"],
 )
-def test_refuses_each_kind_of_bad_member(tmp_path: Path, bad: tuple[tarfile.TarInfo, bytes | None], expected: str) -> None:
+def test_refuses_each_kind_of_bad_member(
+    tmp_path: Path, bad: tuple[tarfile.TarInfo, bytes | None], expected: str
+) -> None:
     archive = craft(tmp_path / "bad.tar.gz", [(member("code/a.py"), b"x"), bad])
     with pytest.raises(UnsafeArchiveError) as info:
         safe_extract(archive, tmp_path / "out")

@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakemodels import HANDLERS, make_model
 
 from orchestrator.cli import main
 from orchestrator.modeltest import load_handlers, run_model_test
 from orchestrator.packaging import build_model_archive
-
-from fakemodels import HANDLERS, make_model
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,7 +26,12 @@ def test_default_cases_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     folder = make_model(tmp_path)
     assert main(["test-model", str(folder)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[:2] for line in lines[:4]] == [["PASS", "world"], ["PASS", "sports"], ["PASS", "business"], ["PASS", "scitech"]]
+    assert [line.split()[:2] for line in lines[:4]] == [
+        ["PASS", "world"],
+        ["PASS", "sports"],
+        ["PASS", "business"],
+        ["PASS", "scitech"],
+    ]
     assert 'expected {"label": 1, "success": "true"}  got {"label": 1, "success": "true"}' in lines[0]
     assert " ms  " in lines[0]
     assert lines[4].startswith(f"4/4 cases passed ({folder}; model_fn ")
@@ -35,10 +39,23 @@ def test_default_cases_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_failing_case_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = make_model(tmp_path)
-    cases = cases_file(tmp_path, [
-        {"type": "ApiGateway", "resource": "text", "request": {"sentence": "Stock prices fell."}, "response": {"label": 3}},
-        {"type": "ApiGateway", "resource": "text", "request": {"sentence": "Baseball tonight."}, "response": {"label": 4, "success": "true"}},
-    ])
+    cases = cases_file(
+        tmp_path,
+        [
+            {
+                "type": "ApiGateway",
+                "resource": "text",
+                "request": {"sentence": "Stock prices fell."},
+                "response": {"label": 3},
+            },
+            {
+                "type": "ApiGateway",
+                "resource": "text",
+                "request": {"sentence": "Baseball tonight."},
+                "response": {"label": 4, "success": "true"},
+            },
+        ],
+    )
     assert main(["test-model", str(folder), "--cases", str(cases)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("PASS  Stock prices fell.")
@@ -57,7 +74,9 @@ def test_handler_error_reports_its_status(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_unexpected_exception_is_status_500(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = make_model(tmp_path, handlers=HANDLERS.replace("return classify(data, model)", "raise RuntimeError('boom')"))
+    folder = make_model(
+        tmp_path, handlers=HANDLERS.replace("return classify(data, model)", "raise RuntimeError('boom')")
+    )
     assert main(["test-model", str(folder)]) == 1
     assert "got status 500: RuntimeError: boom" in capsys.readouterr().out
 
@@ -110,7 +129,9 @@ def test_load_handlers_restores_shadowed_modules(tmp_path: Path) -> None:
         ('{"TestData": [', "invalid JSON at line 1, column 15"),
     ],
 )
-def test_bad_cases_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str) -> None:
+def test_bad_cases_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
     path = tmp_path / "cases.json"
     path.write_text(content)
     assert main(["test-model", str(make_model(tmp_path)), "--cases", str(path)]) == 2
