@@ -111,10 +111,7 @@ def test_local_environment_api() -> None:
     names = env.names
     assert names.model_archive_bucket == "text-classification-local-model-archive"
     assert names.predictor_function == "text-classification-local-predictor"
-    assert names.model_name_prefixes == {
-        "model-a": "text-classification-local-model-a-",
-        "model-b": "text-classification-local-model-b-",
-    }
+    assert names.cicd_artifact_bucket == "text-classification-local-pipeline-artifacts"
     assert names.endpoint_config_name_prefix == "text-classification-local-"
 
 

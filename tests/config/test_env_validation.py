@@ -196,7 +196,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "endpoint-name",
         {"serving.endpoint_base_name": "e" * 60},
-        f'serving.endpoint_base_name: derived endpoint name "{"e" * 60}-base" is 65 characters; AWS allows at most 63',
+        f'serving.endpoint_base_name: derived endpoint name "{"e" * 60}-base" is 65 characters; SageMaker allows at most 63',
     ),
     (
         "endpoint-config-name",
@@ -206,17 +206,34 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "bucket-name",
         {"model_archive.bucket_base_name": "b" * 40},
-        f'model_archive.bucket_base_name: derived S3 bucket name "text-classification-base-{"b" * 40}" is 65 characters; AWS allows at most 63',
+        (
+            f'model_archive.bucket_base_name: derived S3 bucket name "text-classification-base-{"b" * 40}" '
+            "(model archive) is 65 characters; AWS allows 3 to 63"
+        ),
     ),
     (
         "capture-bucket-name",
         {"serving.data_capture.bucket_base_name": "c" * 40},
-        f'serving.data_capture.bucket_base_name: derived S3 bucket name "text-classification-base-{"c" * 40}" is 65 characters; AWS allows at most 63',
+        (
+            f'serving.data_capture.bucket_base_name: derived S3 bucket name "text-classification-base-{"c" * 40}" '
+            "(data capture) is 65 characters; AWS allows 3 to 63"
+        ),
     ),
     (
-        "model-name-limit",
-        {"project.stage": "staging-eu-west", f"{M0}.name": "model-a-large-v2", f"{M0}.variant.name": "a"},
-        f'{M0}.name: derived SageMaker model names "text-classification-staging-eu-west-model-a-large-v2-<26-character unique suffix>" would be 79 characters; SageMaker allows at most 63 (shorten the model name by 16)',
+        "cicd-bucket-name",
+        {"project.name": "text-classification-platform", "project.stage": "staging-eu-west1"},
+        (
+            'project: derived S3 bucket name "text-classification-platform-staging-eu-west1-pipeline-artifacts" '
+            "(CI/CD artifacts; shorten project.name or project.stage) is 64 characters; AWS allows 3 to 63"
+        ),
+    ),
+    (
+        "iam-role-name",
+        {"project.name": "text-classification-platform", "project.stage": "staging-eu-west"},
+        (
+            'project: derived IAM role name "text-classification-platform-staging-eu-west-apigateway-cloudwatch" '
+            "(api-hosting) is 66 characters; AWS allows at most 64 (shorten project.name or project.stage)"
+        ),
     ),
     # api
     ("method", {"api.method": "FETCH"}, 'api.method: must be one of "POST", "PUT", "GET", got "FETCH"'),
