@@ -70,12 +70,19 @@ class MetricBuffer:
         }
 
 
+def _encoded_size(datum: dict[str, Any]) -> int:
+    """Upper estimate of a datum's size on the wire. Older botocore (the Lambda runtime's) sends the query
+    protocol, where each value and count costs ~48 bytes (``MetricData.member.N.Values.member.M=...&``);
+    newer botocore sends CBOR, which is smaller."""
+    return 400 + len(json.dumps(datum.get("Dimensions", []))) + 96 * len(datum.get("Values", ()))
+
+
 def batches(data: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     """Split into PutMetricData calls: <= 1000 data and well under 1 MB each."""
     batch: list[dict[str, Any]] = []
     size = 0
     for datum in data:
-        datum_size = len(json.dumps(datum, default=str)) * 2  # form/CBOR encodings are larger than JSON
+        datum_size = _encoded_size(datum)
         if batch and (len(batch) >= MAX_DATA_PER_CALL or size + datum_size > MAX_CALL_BYTES):
             yield batch
             batch, size = [], 0
