@@ -181,7 +181,10 @@ def _render_capacity(doc: dict[str, Any]) -> str:
     else:
         lines.append(f"max      {doc['max_sustainable_rate']:.1f} req/s sustainable")
     if doc["limited_by_generator"]:
-        lines.append("WARNING  the generator fell behind during the search: the limit may be the client's")
+        lines.append("WARNING  the generator could not send a step's rate: the limit found is the client's")
+    elif doc["lagging_steps"]:
+        lines.append(f"WARNING  the generator's send lag exceeded its threshold in {doc['lagging_steps']} step(s): "
+                     "its host is busy; latencies include that delay")
     c = doc["cost"]
     if "error" in c:
         lines.append(f"cost     unknown: {c['error']}")

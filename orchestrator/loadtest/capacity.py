@@ -32,6 +32,7 @@ class Step:
     p99_ms: float
     error_rate: float
     completed_rate: float
+    achieved_rate: float
     generator_behind: bool
     ok: bool
     reason: str
@@ -42,13 +43,15 @@ class FindMaxResult:
     slo: Slo
     max_rate: float | None  # highest rate that met the SLO (None: even the start rate failed)
     steps: list[Step] = field(default_factory=list)
-    limited_by_generator: bool = False
+    limited_by_generator: bool = False  # a step could not send its rate: the limit is the client's
+    lagging_steps: int = 0  # steps whose send lag p99 exceeded --max-send-lag-ms (noisy client host)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "slo": {"p99_ms": self.slo.p99_ms, "max_error_rate": self.slo.max_error_rate},
             "max_sustainable_rate": self.max_rate,
             "limited_by_generator": self.limited_by_generator,
+            "lagging_steps": self.lagging_steps,
             "steps": [vars(s) for s in self.steps],
         }
 
@@ -64,7 +67,8 @@ def judge(rate: float, summary: dict[str, Any], slo: Slo) -> Step:
         reasons.append(f"error rate {err * 100:.2f}% > {slo.max_error_rate * 100:g}%")
     if completed < MIN_COMPLETED_SHARE * rate:
         reasons.append(f"completed {completed:.1f}/s < {MIN_COMPLETED_SHARE:.0%} of target")
-    return Step(rate, p99, err, completed, bool(summary.get("generator_behind")), not reasons,
+    achieved = float(summary.get("achieved_rate", rate))
+    return Step(rate, p99, err, completed, achieved, bool(summary.get("generator_behind")), not reasons,
                 "; ".join(reasons) or "meets SLO")
 
 
@@ -83,8 +87,7 @@ def find_max(run_step: Callable[[float], dict[str, Any]], slo: Slo, *, start_rat
     def attempt(rate: float) -> Step:
         step = judge(rate, run_step(rate), slo)
         result.steps.append(step)
-        if step.generator_behind:
-            result.limited_by_generator = True
+        result.lagging_steps += step.generator_behind
         if on_step:
             on_step(step)
         return step
@@ -98,7 +101,8 @@ def find_max(run_step: Callable[[float], dict[str, Any]], slo: Slo, *, start_rat
             bad = rate
             break
         good = rate
-        if step.generator_behind:  # the client, not the server, is the limit: stop climbing
+        if step.achieved_rate < MIN_COMPLETED_SHARE * rate:  # the client could not even send: stop climbing
+            result.limited_by_generator = True
             break
         rate = rate * step_factor
     if bad is not None:

@@ -120,6 +120,7 @@ def read_results(cloudwatch: Any, namespace: str, stage: str, since: dt.timedelt
             if dims.get("Stage") == stage and "Type" in dims:
                 types.add(dims["Type"])
     views = []
+    percentiles = True
     for type_ in sorted(types):
         dims = [{"Name": "Stage", "Value": stage}, {"Name": "Type", "Value": type_}]
         basic = [_query(0, namespace, "ResponseTime", dims, "SampleCount", period),
@@ -127,11 +128,12 @@ def read_results(cloudwatch: Any, namespace: str, stage: str, since: dt.timedelt
         basic += [_query(2 + i, namespace, m, dims, "Sum", period) for i, m in enumerate(COUNT_METRICS)]
         got = _fetch(cloudwatch, basic, start, end)
         pct: dict[str, list[float]] = {}
-        try:  # percentile statistics: CloudWatch has them; an emulator may not
-            pct = _fetch(cloudwatch, [_query(10 + i, namespace, "ResponseTime", dims, p, period)
-                                      for i, p in enumerate(("p50", "p90", "p99"))], start, end)
-        except Exception:  # noqa: BLE001 - shown as n/a, not fatal
-            pct = {}
+        if percentiles:
+            try:  # percentile statistics: CloudWatch has them; an emulator may not (then n/a, once)
+                pct = _fetch(cloudwatch, [_query(10 + i, namespace, "ResponseTime", dims, p, period)
+                                          for i, p in enumerate(("p50", "p90", "p99"))], start, end)
+            except Exception:  # noqa: BLE001 - shown as n/a, not fatal
+                percentiles = False
         count = sum(got.get("q0", []))
         avg = got.get("q1") or []
         views.append(CaseView(
