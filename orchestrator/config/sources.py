@@ -46,18 +46,22 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def read_json_file(path: Path, label: str) -> tuple[Any, list[Problem]]:
-    """Parse one JSON file; a syntax error becomes a problem with line and column."""
+def read_json_file(path: Path, label: str = "") -> tuple[Any, list[Problem]]:
+    """Parse one JSON file; a syntax error becomes a problem with line and column.
+
+    ``label`` prefixes messages (``environments/base.json: ...``); empty for the file being validated,
+    which the error's header already names."""
+    where = f"{label}: " if label else ""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [Problem("", f"{label}: file not found")]
+        return None, [Problem("", f"{where}file not found")]
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem("", f"{label}: cannot read ({exc})")]
+        return None, [Problem("", f"{where}cannot read ({exc})")]
     try:
         return json.loads(text), []
     except json.JSONDecodeError as exc:
-        return None, [Problem("", f"{label}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+        return None, [Problem("", f"{where}invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -98,12 +102,14 @@ def load_merged(path: Path, root: Path) -> MergedDocument:
             result.problems.append(Problem("extends", f"cycle: {chain}"))
             return result
         result.files.append(current)
-        doc, problems = read_json_file(current, label)
+        shown = "" if current == path.resolve() else label
+        doc, problems = read_json_file(current, shown)
         if problems:
             result.problems += problems
             return result
         if not isinstance(doc, dict):
-            result.problems.append(Problem("", f"{label}: must contain a JSON object, got {json_type(doc)}"))
+            prefix = f"{shown}: " if shown else ""
+            result.problems.append(Problem("", f"{prefix}must contain a JSON object, got {json_type(doc)}"))
             return result
         documents.append(doc)
         reference = doc.get("extends")

@@ -40,13 +40,21 @@ def default_cases() -> list[ModelCase]:
     ]
 
 
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _case_name(entry: dict[str, Any], index: int) -> str:
     if isinstance(entry.get("name"), str) and entry["name"]:
         return str(entry["name"])
-    request = entry.get("request", {})
-    text = request.get("sentence") if isinstance(request, dict) else None
+    request = entry.get("request")
+    request = request if isinstance(request, dict) else {}
+    text, batch = request.get("sentence"), request.get("sentences")
     if isinstance(text, str) and text:
-        return text if len(text) <= 40 else text[:39] + "…"
+        return _shorten(text)
+    if isinstance(batch, list) and batch and isinstance(batch[0], str):
+        more = f" (+{len(batch) - 1})" if len(batch) > 1 else ""
+        return _shorten(batch[0], 40 - len(more)) + more
     return f"case {index}"
 
 

@@ -415,10 +415,10 @@ def test_json_syntax_error_has_line_and_column(
     write_env(root, None, raw='{\n  "extends": "base",\n  "project": {"stage": "x",}\n}\n')
     assert main(["validate", "--env", "test"]) == 2
     err = capsys.readouterr().err
-    assert (
-        "environments/test.json: invalid JSON at line 3, column 28: Expecting property name enclosed in double quotes"
-        in err
-    )
+    assert err.splitlines() == [
+        "error: environments/test.json is invalid (1 problem(s)):",
+        "  - invalid JSON at line 3, column 28: Expecting property name enclosed in double quotes",
+    ]
 
 
 def test_syntax_error_in_base_names_the_base_file(root: Path) -> None:
@@ -432,7 +432,7 @@ def test_syntax_error_in_base_names_the_base_file(root: Path) -> None:
 
 
 def test_not_an_object(root: Path) -> None:
-    assert problems_of(root, [1, 2]) == ["environments/test.json: must contain a JSON object, got array"]
+    assert problems_of(root, [1, 2]) == ["must contain a JSON object, got array"]
 
 
 def test_extends_missing_base_suggests_a_name(root: Path) -> None:
