@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from orchestrator.loadtest.recorder import Recorder, ms
+from orchestrator.loadtest.recorder import Recorder, counts_percentile_ms
 
 
 class Progress:
@@ -19,13 +19,11 @@ class Progress:
         self._last_len = 0
 
     def update(self, elapsed: float, recorder: Recorder, in_flight: int, phase: str) -> None:
-        """Print one progress line and reset the per-interval histograms."""
-        lat, lag = recorder.interval, recorder.interval_lag
-        p50 = ms(lat.get_value_at_percentile(50)) if lat.get_total_count() else 0.0
-        p99 = ms(lat.get_value_at_percentile(99)) if lat.get_total_count() else 0.0
-        lag99 = ms(lag.get_value_at_percentile(99)) if lag.get_total_count() else 0.0
-        lat.reset()
-        lag.reset()
+        """Print one progress line about the interval since the last one."""
+        lat, lag = recorder.take_interval()
+        p50 = counts_percentile_ms(lat, 50)
+        p99 = counts_percentile_ms(lat, 99)
+        lag99 = counts_percentile_ms(lag, 99)
         rate = recorder.sent_total / elapsed if elapsed > 0 else 0.0
         behind = lag99 > self.max_send_lag_ms
         if behind:
