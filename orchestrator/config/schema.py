@@ -195,7 +195,7 @@ def _translate(error: ValidationError) -> list[Problem]:
 def _plain_message(kind: str, value: Any, instance: Any) -> str:
     if kind == "enum":
         choices = ", ".join(_show(v) for v in value)
-        return f"must be one of {choices}, got {_show(instance)}"
+        return f"must be one of {choices}, got {_show(instance)}{_enum_hint(instance, value)}"
     if kind == "const":
         return f"must be {_show(value)}, got {_show(instance)}"
     if kind == "minimum":
@@ -245,6 +245,16 @@ _DERIVED_NAME_KEYS = {
 
 def _snake(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).replace("-", "_").lower()
+
+
+def _enum_hint(instance: Any, choices: Sequence[Any]) -> str:
+    if not isinstance(instance, str):
+        return ""
+    names = [c for c in choices if isinstance(c, str)]
+    close = [c for c in names if c.casefold() == instance.casefold()] or difflib.get_close_matches(
+        instance, names, n=1, cutoff=0.6
+    )
+    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 def _unknown_key_message(key: str, allowed: Sequence[str]) -> str:

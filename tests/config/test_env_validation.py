@@ -238,6 +238,16 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     # api
     ("method", {"api.method": "FETCH"}, 'api.method: must be one of "POST", "PUT", "GET", got "FETCH"'),
     (
+        "method-case",
+        {"api.method": "post"},
+        'api.method: must be one of "POST", "PUT", "GET", got "post" (did you mean "POST"?)',
+    ),
+    (
+        "kind-typo",
+        {"target": {"kind": "embeded"}},
+        'target.kind: must be one of "embedded", "aws", got "embeded" (did you mean "embedded"?)',
+    ),
+    (
         "resource",
         {"api.resource": "/text"},
         "api.resource: must be a path such as \"text\" or \"v1/text\": segments of letters, digits, '.', '_' or '-', no leading or trailing slash, got \"/text\"",
