@@ -11,6 +11,7 @@ from orchestrator import aws_clients
 from orchestrator.config import load_environment
 from orchestrator.errors import OrchestratorError, UsageError
 from orchestrator.loadtest import targets, tester
+from orchestrator.loadtest.durations import positive_float, seconds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--env", required=True, metavar="NAME", help="environment name or path")
     p.add_argument("--message", type=Path, metavar="FILE", help="publish this JSON message instead")
+    p.add_argument("--duration", type=seconds, help="override Config.DurationInSec")
+    p.add_argument("--interval", type=seconds, help="override Config.IntervalInSec")
+    p.add_argument("--rate-per-sec", type=positive_float,
+                   help="Config.RatePerSec: each tester sends open loop at this rate instead of rounds")
     p.add_argument("--dry-run", action="store_true", help="print the message, publish nothing")
     p.set_defaults(func=run)
 
@@ -35,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--message {args.message}: {exc}") from None
     else:
         message = tester.trigger_message(env.data["load_testing"], [c.to_message() for c in env.test_cases])
+    if isinstance(message, dict) and isinstance(message.get("Config"), dict):
+        for key, value in (("DurationInSec", args.duration), ("IntervalInSec", args.interval),
+                           ("RatePerSec", args.rate_per_sec)):
+            if value is not None:
+                message["Config"][key] = value
     problems = tester.validate_message(message)
     if problems:
         raise UsageError("invalid test message: " + "; ".join(problems))
