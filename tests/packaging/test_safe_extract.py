@@ -83,3 +83,20 @@ def test_not_a_tar(tmp_path: Path) -> None:
     path.write_bytes(b"not a tar")
     with pytest.raises(UnsafeArchiveError, match="not a readable tar archive"):
         safe_extract(path, tmp_path / "out")
+
+
+def test_dot_slash_names_from_tar_czf_dot(tmp_path: Path) -> None:
+    """`tar czf model.tar.gz .` writes "./code/..." names: they are safe."""
+    archive = craft(tmp_path / "dot.tar.gz", [(member(".", tarfile.DIRTYPE), None), (member("./code/a.py"), b"x")])
+    safe_extract(archive, tmp_path / "out")
+    assert (tmp_path / "out" / "code" / "a.py").read_bytes() == b"x"
+
+
+def test_refuses_writing_through_a_symlink_already_in_dest(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "code").symlink_to(tmp_path)
+    archive = craft(tmp_path / "a.tar.gz", [(member("code/evil.py"), b"x")])
+    with pytest.raises(UnsafeArchiveError, match="code/evil.py: would be written outside the destination"):
+        safe_extract(archive, dest)
+    assert not (tmp_path / "evil.py").exists()
