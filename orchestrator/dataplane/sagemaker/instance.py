@@ -107,7 +107,7 @@ class WorkerProcess(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
         self.inflight: dict[int, Invocation] = {}
-        self.batch_started = 0.0
+        self.batches = 0  # batches sent and not yet answered (at most the instance's pipeline depth)
         self.alive = False
         self.stopping = False
         self.ready: asyncio.Future[None] | None = None
@@ -186,12 +186,14 @@ class WorkerProcess(asyncio.Protocol):
         if items:
             inflight = self.inflight
             for responses in items:
+                self.batches -= 1
                 for r in responses:
                     inv = inflight.pop(r.request_id, None)
                     if inv is not None:
                         inv.finish(r.status, r.content_type, r.body)
-            if not inflight:
-                self.instance.worker_idle(self)
+            if self.batches < 0 or not inflight:
+                self.batches = 0
+            self.instance.worker_idle(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         was_alive = self.alive
@@ -200,6 +202,7 @@ class WorkerProcess(asyncio.Protocol):
             self.ready.set_exception(ModelLoadError(self.instance.model_name, "worker exited while loading the model"))
         held = list(self.inflight.values())
         self.inflight.clear()
+        self.batches = 0
         for inv in held:
             inv.finish(503, "text/plain", b"Worker died.")
         self.instance.worker_lost(self, was_alive)
@@ -207,7 +210,7 @@ class WorkerProcess(asyncio.Protocol):
     # -- control ----------------------------------------------------------------------------------
     def send(self, batch: list[Invocation]) -> None:
         now = time.perf_counter()
-        self.batch_started = now
+        self.batches += 1
         reqs = []
         inst = self.instance
         for inv in batch:
@@ -287,6 +290,9 @@ class ModelInstance:
         delay_ms = _env_float(env, "SAGEMAKER_TS_MAX_BATCH_DELAY", 100.0) if self.batch_size > 1 else 0.0
         self.max_delay = max(0.0, delay_ms) / 1000.0
         self.timeout = _env_float(env, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0)
+        # batch size 1: hand a busy worker its next request ahead of time, so it never idles for an IPC
+        # round trip; batching: one batch at a time, so the queue grows into the next (bigger) batch
+        self.depth = 2 if self.batch_size == 1 else 1
         self.max_queue = max_queue or max(100, 100 * self.workers_count * self.batch_size)
         self.arriving = arriving
         self.load_timeout = load_timeout
@@ -364,6 +370,9 @@ class ModelInstance:
             return False
         inv.t_submit = time.perf_counter()
         self.queue.append(inv)
+        if self.batch_size == 1 and self.idle and len(self.queue) == 1:
+            self._send(self._pick(), 1)  # nothing to batch: skip the extra loop tick
+            return True
         if not self._dispatch_scheduled and self.idle:
             self._dispatch_scheduled = True
             self.loop.call_soon(self._dispatch)  # type: ignore[union-attr]
@@ -380,9 +389,22 @@ class ModelInstance:
                     if self._timer is None:
                         self._timer = self.loop.call_later(self.max_delay - waited, self._on_timer)  # type: ignore[union-attr]
                     return
-            n = min(size, -(-len(queue) // len(idle)))
-            w = idle.pop()
-            w.send([queue.popleft() for _ in range(n)])
+            free = sum(1 for w in idle if w.batches == 0) or 1
+            self._send(self._pick(), min(size, -(-len(queue) // free)))
+
+    def _pick(self) -> WorkerProcess:
+        """An idle worker, preferring one with nothing in flight (the most recently idle: warm caches)."""
+        idle = self.idle
+        for i in range(len(idle) - 1, -1, -1):
+            if idle[i].batches == 0:
+                return idle[i]
+        return idle[-1]
+
+    def _send(self, w: WorkerProcess, n: int) -> None:
+        queue = self.queue
+        w.send([queue.popleft() for _ in range(n)])
+        if w.batches >= self.depth:
+            self.idle.remove(w)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -393,7 +415,7 @@ class ModelInstance:
             self.max_delay = saved
 
     def worker_idle(self, w: WorkerProcess) -> None:
-        if w.alive and not w.stopping and w not in self.idle:
+        if w.alive and not w.stopping and w.batches < self.depth and w not in self.idle:
             self.idle.append(w)
         if self.queue and not self._dispatch_scheduled:
             self._dispatch_scheduled = True
@@ -439,7 +461,7 @@ class ModelInstance:
             while self.queue and self.queue[0].t_submit < limit:
                 self.queue.popleft().finish(STATUS_TIMEOUT, "", b"")
             for w in list(self.workers):
-                if w.inflight and w.batch_started < limit:
+                if w.inflight and min(i.t_dispatch for i in w.inflight.values()) < limit:
                     held = list(w.inflight.values())
                     w.inflight.clear()
                     for inv in held:

@@ -477,14 +477,11 @@ def _serve(sock: socket.socket, service: HandlerService) -> None:
         frames, used = split_frames(buf)
         if not frames:
             continue
-        replies: list[bytes] = []
-        for kind, payload in frames:
-            if kind == KIND_REQUESTS:
-                replies.append(encode_responses(service.handle_batch(decode_requests(payload))))
-        del frames, payload  # release the memoryviews before resizing the buffer
+        batches = [decode_requests(payload) for kind, payload in frames if kind == KIND_REQUESTS]
+        del frames  # release the memoryviews before resizing the buffer
         del buf[:used]
-        if replies:
-            sock.sendall(b"".join(replies))
+        for batch in batches:  # answer each batch as soon as it is done
+            sock.sendall(encode_responses(service.handle_batch(batch)))
 
 
 def main(argv: list[str] | None = None) -> int:
