@@ -98,7 +98,8 @@ class Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         ctx, self.ctx = self.ctx, None
-        if ctx is None:
+        if ctx is None:  # an unsolicited response: ignore it
+            self.headers, self.body = {}, []
             return
         status = self.parser.get_status_code()
         headers, self.headers = self.headers, {}
@@ -172,8 +173,9 @@ class Pool:
             self.connecting -= 1
             self.on_result(ctx, 0, {}, b"", CONNECTION)
             return
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the pool closed before the connection was made
             self.connecting -= 1
+            self.on_result(ctx, 0, {}, b"", TIMEOUT)
             raise
         self.connecting -= 1
         self.connections_opened += 1

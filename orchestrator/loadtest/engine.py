@@ -164,6 +164,7 @@ async def _open_loop(cfg: RunConfig, target: Target, recorder: Recorder, progres
             if now >= next_progress:
                 next_progress += cfg.progress_interval
                 progress.update(now, recorder, pool.in_flight, "drain")
+        pool.expire(lambda ctx: 0.0, clock())  # whatever is still out when the drain ends timed out
     finally:
         pool.close()
     return clock() - t0, pool.connections_opened
