@@ -1,0 +1,149 @@
+"""The SageMaker hosting data plane as a component of the embedded service (control plane + moto).
+
+Factory spec for `orchestrator.embedded.components`: "orchestrator.dataplane.sagemaker.component:factory".
+
+What it does, per the control plane's events (orchestrator.embedded.events):
+  * `sagemaker.endpoint.created` / `.updated` -> read the endpoint, its endpoint configuration and
+    models from moto's backend (same process; the state is never copied), mark the endpoint
+    Creating/Updating, `LocalSageMakerRuntime.apply(spec)`, then write back InService, or Failed
+    with the model's FailureReason;
+  * `sagemaker.endpoint.deleted` -> `delete(name)` (every worker process stops).
+Capture files go to S3 and metrics to CloudWatch of the same control plane (boto3 at ctx.url), and
+model archives are fetched from its S3. InvokeEndpoint is served on the runtime's own port
+(`health()["runtime_url"]`, for AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: the fast path) and also on the
+control plane's port (a route forwards POST /endpoints/<name>/invocations), so clients configured
+with AWS_ENDPOINT_URL alone reach real models too.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
+
+from orchestrator.dataplane.sagemaker.capture import S3CaptureSink
+from orchestrator.dataplane.sagemaker.local_runtime import LocalSageMakerRuntime
+from orchestrator.dataplane.sagemaker.metrics import CloudWatchMetricsSink
+from orchestrator.dataplane.sagemaker.spec import EndpointSpec, endpoint_spec_from_api
+
+log = logging.getLogger(__name__)
+
+_FORWARDED = ("CONTENT_TYPE", "HTTP_ACCEPT", "HTTP_X_AMZN_SAGEMAKER_CUSTOM_ATTRIBUTES",
+              "HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT", "HTTP_X_AMZN_SAGEMAKER_INFERENCE_ID")
+
+
+def _client(service: str, url: str, region: str) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=url, region_name=region, aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def spec_from_moto(account_id: str, region: str, endpoint_name: str) -> EndpointSpec:
+    """An EndpointSpec read from moto's SageMaker backend (API-shaped dicts, as Describe* returns)."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    backend = sagemaker_backends[account_id][region]
+    endpoint = backend.endpoints[endpoint_name]
+    config = backend.endpoint_configs[endpoint.endpoint_config_name]
+    models: dict[str, dict[str, Any]] = {}
+    for pv in config.production_variants:
+        model = backend._models[pv["ModelName"]]
+        models[pv["ModelName"]] = {"PrimaryContainer": model.primary_container or {}, "Containers": model.containers}
+    described = {
+        "EndpointConfigName": config.endpoint_config_name,
+        "ProductionVariants": config.production_variants,
+        "DataCaptureConfig": config.data_capture_config or None,
+    }
+    return endpoint_spec_from_api(endpoint_name, described, models)
+
+
+def _set_status(account_id: str, region: str, name: str, status: str, reason: str | None = None) -> None:
+    from moto.sagemaker.models import sagemaker_backends
+
+    endpoint = sagemaker_backends[account_id][region].endpoints.get(name)
+    if endpoint is not None:
+        endpoint.endpoint_status = status
+        endpoint.failure_reason = reason
+
+
+class SageMakerHostingComponent:
+    """Hosts LocalSageMakerRuntime inside the embedded service and follows its endpoint events."""
+
+    name = "sagemaker-hosting"
+
+    def __init__(self, runtime_port: int = 0) -> None:
+        self.runtime_port = runtime_port
+        self.runtime: LocalSageMakerRuntime | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.errors: list[str] = []
+
+    def start(self, ctx: Any) -> None:
+        region = "us-east-1"
+        s3 = _client("s3", ctx.url, region)
+        self.runtime = LocalSageMakerRuntime(
+            port=self.runtime_port,
+            work_dir=Path(ctx.state_dir) / "sagemaker-dataplane",
+            capture_sink=S3CaptureSink(s3),
+            metrics_sink=CloudWatchMetricsSink(_client("cloudwatch", ctx.url, region)),
+            fetch_s3=lambda bucket, key, dest: s3.download_file(bucket, key, str(dest)),
+        )
+        self.runtime.start()
+        self._unsubscribe = ctx.events.subscribe("sagemaker.endpoint.*", self.on_event)
+        ctx.add_route(self._is_invocation, self._proxy)
+
+    def on_event(self, event: Any) -> None:
+        assert self.runtime is not None
+        name = event.detail.get("endpoint_name")
+        if not name:
+            return
+        if event.kind == "sagemaker.endpoint.deleted":
+            self.runtime.delete(name)
+            return
+        try:
+            spec = spec_from_moto(event.account_id, event.region, name)
+        except KeyError as exc:
+            self.errors.append(f"{name}: {exc}")
+            _set_status(event.account_id, event.region, name, "Failed", f"Could not read the endpoint configuration: {exc}")
+            return
+        creating = event.kind == "sagemaker.endpoint.created"
+        _set_status(event.account_id, event.region, name, "Creating" if creating else "Updating")
+        state = self.runtime.apply(spec)
+        _set_status(event.account_id, event.region, name, state.status, state.failure_reason)
+
+    def stop(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        if self.runtime:
+            self.runtime.stop()
+
+    def health(self) -> dict[str, Any]:
+        rt = self.runtime
+        return {"ok": rt is not None and rt.url is not None, "runtime_url": rt.url if rt else None, "errors": self.errors[-5:]}
+
+    # -- InvokeEndpoint on the control plane's port -----------------------------------------------
+    @staticmethod
+    def _is_invocation(environ: dict[str, Any]) -> bool:
+        path = environ.get("PATH_INFO", "")
+        return environ.get("REQUEST_METHOD") == "POST" and path.startswith("/endpoints/") and path.endswith("/invocations")
+
+    def _proxy(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        assert self.runtime is not None and self.runtime.url is not None
+        target = urlsplit(self.runtime.url)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {k[5:].replace("_", "-").title() if k.startswith("HTTP_") else "Content-Type": environ[k] for k in _FORWARDED if k in environ}
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=90)
+        try:
+            conn.request("POST", environ.get("PATH_INFO", ""), body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            start_response(f"{resp.status} {resp.reason}", [(k, v) for k, v in resp.getheaders() if k.lower() not in ("connection", "transfer-encoding")])
+            return [data]
+        finally:
+            conn.close()
+
+
+def factory() -> SageMakerHostingComponent:
+    return SageMakerHostingComponent()
