@@ -155,3 +155,18 @@ def test_durations_and_trigger_message_validation() -> None:
     msg = tester.trigger_message({"interval_sec": 10, "duration_sec": 600}, [{"name": "a", "request": {}}])
     assert msg["Config"] == {"IntervalInSec": 10, "DurationInSec": 600} and tester.validate_message(msg) == []
     assert tester.validate_message({"Config": {"IntervalInSec": 0}, "TestData": [{}]})
+
+
+def test_cli_resolves_an_endpoint_target_from_a_runtime_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from orchestrator.commands.load_test import resolve_target
+    from orchestrator.config import load_environment
+
+    env = load_environment("local")
+    args = argparse.Namespace(target="endpoint", url="http://127.0.0.1:7000", api_key_env=None, variant="model-b")
+    t = resolve_target(args, env, [cases.Case("a", b"{}")])
+    assert t.url == f"http://127.0.0.1:7000/endpoints/{env.endpoint_name}/invocations"
+    head = t.render()[0].split(b"\r\n\r\n")[0]
+    assert b"Authorization: AWS4-HMAC-SHA256 Credential=test/" in head  # embedded: test credentials
+    assert b"X-Amzn-SageMaker-Target-Variant: model-b" in head
