@@ -8,6 +8,7 @@ from typing import Any
 
 from orchestrator import paths
 from orchestrator.config.environment import Environment
+from orchestrator.config.positions import line_of
 from orchestrator.config.rules import semantic_problems
 from orchestrator.config.schema import apply_defaults, document_order, parse_path, schema_problems
 from orchestrator.config.sources import MergedDocument, display_path, load_merged
@@ -49,12 +50,19 @@ def _fill_derived_defaults(data: dict[str, Any]) -> None:
             case.setdefault("resource", resource)
 
 
-def _with_origin(problem: Problem, merged: MergedDocument, main_file: Path, root: Path) -> Problem:
-    """Name the base file a faulty value came from (``... (set in environments/base.json)``)."""
-    origin = merged.origin(parse_path(problem.path)) if problem.path else None
-    if origin is None or origin == main_file.resolve():
+def _with_location(problem: Problem, merged: MergedDocument, main_file: Path, root: Path) -> Problem:
+    """Point into the file that holds the faulty value: ``(line 12)`` in the validated file,
+    ``(set in environments/base.json, line 32)`` when it was inherited."""
+    if not problem.path:
         return problem
-    return Problem(problem.path, f"{problem.message} (set in {display_path(origin, root)})")
+    parts = parse_path(problem.path)
+    origin = merged.origin(parts) or main_file.resolve()
+    line = line_of(merged.lines.get(origin, {}), parts)
+    at = f"line {line}" if line is not None else ""
+    if origin == main_file.resolve():
+        return Problem(problem.path, f"{problem.message} ({at})") if at else problem
+    where = ", ".join(x for x in (f"set in {display_path(origin, root)}", at) if x)
+    return Problem(problem.path, f"{problem.message} ({where})")
 
 
 def load_environment(name_or_path: str | Path, *, root: Path | None = None) -> Environment:
@@ -77,6 +85,6 @@ def load_environment(name_or_path: str | Path, *, root: Path | None = None) -> E
     problems = schema_problems(data)
     problems += semantic_problems(data, root)
     if problems:
-        problems = [_with_origin(p, merged, path, root) for p in problems]
+        problems = [_with_location(p, merged, path, root) for p in problems]
         raise ConfigError(label, sorted(problems, key=lambda p: document_order(data, p.path)))
     return Environment(name=path.stem, path=path.resolve(), data=data, root=root, files=tuple(merged.files))

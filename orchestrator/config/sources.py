@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.positions import json_lines
 from orchestrator.errors import Problem
 
 #: Keys that describe the file itself and never reach the merged document.
@@ -28,6 +29,8 @@ class MergedDocument:
     problems: list[Problem] = field(default_factory=list)
     #: which file last set each object key (arrays are set as a whole): path parts -> file
     provenance: dict[tuple[str | int, ...], Path] = field(default_factory=dict)
+    #: line numbers of keys and array items, per file
+    lines: dict[Path, dict[tuple[str | int, ...], int]] = field(default_factory=dict)
 
     def origin(self, parts: list[str | int]) -> Path | None:
         """The file that set the value at ``parts`` (or its closest set ancestor)."""
@@ -46,7 +49,7 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def read_json_file(path: Path, label: str = "") -> tuple[Any, list[Problem]]:
+def read_json_file(path: Path, label: str = "", lines: dict[Path, Any] | None = None) -> tuple[Any, list[Problem]]:
     """Parse one JSON file; a syntax error becomes a problem with line and column.
 
     ``label`` prefixes messages (``environments/base.json: ...``); empty for the file being validated,
@@ -59,9 +62,12 @@ def read_json_file(path: Path, label: str = "") -> tuple[Any, list[Problem]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem("", f"{where}cannot read ({exc})")]
     try:
-        return json.loads(text), []
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, [Problem("", f"{where}invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+    if lines is not None:
+        lines[path] = json_lines(text)
+    return document, []
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -103,7 +109,7 @@ def load_merged(path: Path, root: Path) -> MergedDocument:
             return result
         result.files.append(current)
         shown = "" if current == path.resolve() else label
-        doc, problems = read_json_file(current, shown)
+        doc, problems = read_json_file(current, shown, result.lines)
         if problems:
             result.problems += problems
             return result

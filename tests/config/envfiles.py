@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -55,3 +56,11 @@ def write_env(root: Path, document: Any, name: str = "test", raw: str | None = N
     path = root / "environments" / f"{name}.json"
     path.write_text(raw if raw is not None else json.dumps(document, indent=2))
     return path
+
+
+_LINE = re.compile(r"(?: \(line \d+\)|, line \d+(?=\)))$")
+
+
+def without_line(message: str) -> str:
+    """A problem without its location: ``... (line 12)`` -> ``...``, ``(set in x, line 3)`` -> ``(set in x)``."""
+    return _LINE.sub("", message)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from envfiles import DELETE, base_document, make_root, mutate, write_env
+from envfiles import DELETE, base_document, make_root, mutate, without_line, write_env
 
 from orchestrator.cli import main
 from orchestrator.config import load_environment
@@ -22,7 +22,7 @@ def problems_of(root: Path, document: Any) -> list[str]:
     path = write_env(root, document)
     with pytest.raises(ConfigError) as info:
         load_environment(path, root=root)
-    return [str(p) for p in info.value.problems]
+    return [without_line(str(p)) for p in info.value.problems]
 
 
 @pytest.fixture()
@@ -394,7 +394,7 @@ def test_cli_exit_code_2_and_message(
     assert main(["validate", "--env", "test"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert f"  - {expected}" in captured.err.splitlines()
+    assert f"  - {expected}" in [without_line(line) for line in captured.err.splitlines()]
     assert "Traceback" not in captured.err
 
 
@@ -497,11 +497,17 @@ def test_problem_str_is_path_colon_message() -> None:
     )
 
 
-def test_problem_from_a_base_file_names_that_file(root: Path) -> None:
+def test_problems_point_to_the_line_of_the_file_that_set_the_value(root: Path) -> None:
     base = mutate(base_document(), {"api.quota.period": "YEAR"})
-    (root / "environments" / "base.json").write_text(json.dumps(base))
-    problems = problems_of(root, {"extends": "base", "project": {"stage": "x"}, "api": {"throttle": {"rate_limit": 0}}})
-    assert problems == [
-        "api.throttle.rate_limit: must be > 0, got 0",
-        'api.quota.period: must be one of "DAY", "WEEK", "MONTH", got "YEAR" (set in environments/base.json)',
+    (root / "environments" / "base.json").write_text(json.dumps(base, indent=2))
+    text = (
+        '{\n  "extends": "base",\n  "project": {"stage": "x"},\n  "api": {\n    "throttle": {"rate_limit": 0}\n  }\n}\n'
+    )
+    path = write_env(root, None, raw=text)
+    with pytest.raises(ConfigError) as info:
+        load_environment(path, root=root)
+    base_line = json.dumps(base, indent=2).splitlines().index('      "period": "YEAR"') + 1
+    assert [str(p) for p in info.value.problems] == [
+        "api.throttle.rate_limit: must be > 0, got 0 (line 5)",
+        f'api.quota.period: must be one of "DAY", "WEEK", "MONTH", got "YEAR" (set in environments/base.json, line {base_line})',
     ]
