@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -25,6 +27,20 @@ def lambda_zip_path(env_name: str, name: str) -> Path:
 
 def _label(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+#: Lambda zips the stack templates expect (``artifacts.lambdas.<name>``).
+CONTRACT_LAMBDAS = ("predictor", "load_tester")
+
+
+def _best_effort(build: Callable[[], Artifact] | None, name: str, dest: Path) -> Artifact:
+    """Destroy mode: build if possible, else the last build, else a placeholder; never fail."""
+    if build is not None:
+        try:
+            return build()
+        except ModelFolderError:
+            pass
+    return Artifact.of(name, dest) if dest.is_file() else Artifact.placeholder(name, dest)
 
 
 def package_environment(
@@ -54,12 +70,14 @@ def package_environment(
     for model in env.models:
         label = _label(model.path, root)
         dest = model_archive_path(env.name, model.name)
+        if not require_artifacts:
+            result.models[model.name] = _best_effort(
+                partial(build_model_archive, model.path, dest, program=model.program, name=model.name, label=label),
+                model.name,
+                dest,
+            )
+            continue
         if not artifacts_present(model.path):
-            if not require_artifacts:
-                result.models[model.name] = (
-                    Artifact.of(model.name, dest) if dest.is_file() else Artifact.placeholder(model.name, dest)
-                )
-                continue
             if not train_missing:
                 raise TrainingError(
                     f"{label}/artifacts/ is missing; run {label}/train.py --output-dir {label}/artifacts"
@@ -71,5 +89,13 @@ def package_environment(
         )
     sources = discover_lambda_sources(lambda_src or root / "lambda_src")
     for name, src in sources.items():
-        result.lambdas[name] = build_lambda_zip(src, lambda_zip_path(env.name, name), name=name)
+        dest = lambda_zip_path(env.name, name)
+        if require_artifacts:
+            result.lambdas[name] = build_lambda_zip(src, dest, name=name)
+        else:
+            result.lambdas[name] = _best_effort(partial(build_lambda_zip, src, dest, name=name), name, dest)
+    if not require_artifacts:
+        for name in CONTRACT_LAMBDAS:
+            if name not in result.lambdas:
+                result.lambdas[name] = _best_effort(None, name, lambda_zip_path(env.name, name))
     return result

@@ -103,11 +103,26 @@ def test_no_train_flag(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "models/model-a/artifacts/ is missing; run models/model-a/train.py" in capsys.readouterr().err
 
 
-def test_destroy_mode_uses_placeholders(root: Path) -> None:
+def test_destroy_mode_never_trains_or_fails(root: Path) -> None:
+    (root / "models" / "model-b" / "code" / "inference.py").write_text("broken(")
     env = load_environment("local")
     result = package_environment(env, train_missing=False, require_artifacts=False)
     assert result.models["model-a"].missing and result.models["model-a"].sha256 == "0" * 64
+    assert result.models["model-b"].missing
     assert not (root / "models" / "model-a" / "artifacts").exists()
+    assert result.lambdas["predictor"].size > 0 and not result.lambdas["predictor"].missing
+    assert result.lambdas["load_tester"].missing  # expected by the templates, absent here
+    assert sorted(result.to_context()["lambdas"]) == ["load_tester", "predictor"]
+
+
+def test_destroy_mode_reuses_the_last_build(root: Path) -> None:
+    env = load_environment("local")
+    built = package_environment(env, out=io.StringIO())
+    for model in ("model-a", "model-b"):
+        shutil.rmtree(root / "models" / model / "artifacts")
+    again = package_environment(env, train_missing=False, require_artifacts=False)
+    assert again.models["model-a"].sha256 == built.models["model-a"].sha256
+    assert not again.models["model-a"].missing
 
 
 def test_unsafe_model_folder_is_refused(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
