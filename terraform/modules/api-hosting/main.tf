@@ -51,7 +51,7 @@ data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${aws_cloudwatch_log_group.lambda.name}:*"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${local.function_name}:*"]
   }
 
   dynamic "statement" {

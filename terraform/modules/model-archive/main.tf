@@ -1,4 +1,9 @@
+data "aws_partition" "current" {}
+
 locals {
+  # Known at plan time (unlike aws_s3_bucket.this.arn), so policies and outputs can be reviewed in a plan.
+  bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
+
   create_kms_key = var.kms_encryption && var.kms_key_arn == null
   kms_key_arn    = var.kms_encryption ? coalesce(var.kms_key_arn, try(aws_kms_key.this[0].arn, null)) : null
 
@@ -73,7 +78,7 @@ data "aws_iam_policy_document" "tls_only" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
+    resources = [local.bucket_arn, "${local.bucket_arn}/*"]
 
     principals {
       type        = "*"

@@ -15,12 +15,13 @@ output "bucket_kms_key_arn" {
 
 output "model_object_keys" {
   description = "Model name -> content-addressed object key (models/<name>/<sha256>/model.tar.gz)."
-  value       = { for name, o in aws_s3_object.model : name => o.key }
+  value       = local.model_keys
 }
 
 output "model_data_urls" {
   description = "Model name -> s3:// URL of its model.tar.gz, for SageMaker ModelDataUrl."
-  value       = { for name, o in aws_s3_object.model : name => "s3://${o.bucket}/${o.key}" }
+  value       = { for name, key in local.model_keys : name => "s3://${var.bucket_name}/${key}" }
+  depends_on  = [aws_s3_object.model]
 }
 
 output "model_object_version_ids" {

@@ -1,6 +1,7 @@
 # The data capture bucket: separate from the model archive, encrypted, versioned, never public.
 
 locals {
+  capture_bucket_arn     = "arn:${data.aws_partition.current.partition}:s3:::${var.capture_bucket.name}"
   create_capture_kms_key = var.capture_bucket.kms_encryption && var.capture_bucket.kms_key_arn == null
   capture_kms_key_arn    = !var.capture_bucket.kms_encryption ? null : local.create_capture_kms_key ? aws_kms_key.capture[0].arn : var.capture_bucket.kms_key_arn
 }
@@ -70,7 +71,7 @@ data "aws_iam_policy_document" "capture_tls_only" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [aws_s3_bucket.capture.arn, "${aws_s3_bucket.capture.arn}/*"]
+    resources = [local.capture_bucket_arn, "${local.capture_bucket_arn}/*"]
 
     principals {
       type        = "*"

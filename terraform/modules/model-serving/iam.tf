@@ -25,7 +25,7 @@ locals {
     )
   ])
 
-  log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${aws_cloudwatch_log_group.endpoint.name}"
+  log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/sagemaker/Endpoints/${var.name}"
   kms_via_s3    = "s3.${local.region}.${local.url_suffix}"
 }
 
@@ -66,7 +66,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "WriteDataCapture"
     actions   = ["s3:PutObject"]
-    resources = ["arn:${local.partition}:s3:::${var.capture_bucket.name}/${var.data_capture.s3_prefix}/*"]
+    resources = ["${local.capture_bucket_arn}/${var.data_capture.s3_prefix}/*"]
   }
 
   dynamic "statement" {

@@ -92,7 +92,7 @@ resource "aws_sagemaker_endpoint_configuration" "this" {
     content {
       enable_capture              = true
       initial_sampling_percentage = data_capture_config.value.sampling_percentage
-      destination_s3_uri          = "s3://${aws_s3_bucket.capture.id}/${data_capture_config.value.s3_prefix}"
+      destination_s3_uri          = "s3://${var.capture_bucket.name}/${data_capture_config.value.s3_prefix}"
       kms_key_id                  = local.capture_kms_key_arn
 
       dynamic "capture_options" {
@@ -117,6 +117,8 @@ resource "aws_sagemaker_endpoint_configuration" "this" {
   lifecycle {
     create_before_destroy = true
   }
+
+  depends_on = [aws_s3_bucket.capture]
 }
 
 resource "aws_cloudwatch_log_group" "endpoint" {

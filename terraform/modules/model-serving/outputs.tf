@@ -60,7 +60,7 @@ output "capture_kms_key_arn" {
 
 output "capture_destination_s3_uri" {
   description = "Where captured data lands: s3://<capture bucket>/<prefix> (then <endpoint>/<variant>/yyyy/mm/dd/hh/)."
-  value       = "s3://${aws_s3_bucket.capture.id}/${var.data_capture.s3_prefix}"
+  value       = "s3://${var.capture_bucket.name}/${var.data_capture.s3_prefix}"
 }
 
 output "autoscaling_resource_ids" {
