@@ -18,6 +18,7 @@ Returns a summary: sent, ok, errors, test_pass, test_fail, p50_ms, p99_ms, ... (
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -126,28 +127,34 @@ def _flusher(buffer: cw_metrics.MetricBuffer, stats: dict[str, int]) -> Callable
 
 
 def _log_result(case: Case, outcome: Any, test_ok: bool) -> None:
-    if logger.isEnabledFor(10):  # DEBUG
+    if logger.isEnabledFor(logging.DEBUG):
         logger.debug("result", extra={"fields": {"case": case.label, "status": outcome.status,
                                                  "ms": round(outcome.elapsed_ms, 1), "test_ok": test_ok,
                                                  "error": outcome.error}})
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    started = time.monotonic()
     settings = Settings.from_env()
     try:
         plan = parse_plan(message_from_event(event))
     except MessageError as exc:
         logger.error("invalid test message", extra={"fields": {"problem": str(exc)}})
         raise
-    limits: Limits = limits_for(plan.duration_sec, _remaining_ms(context), settings.stop_margin_sec, started)
     headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": USER_AGENT}
     if settings.api_key_parameter:
-        headers["x-api-key"] = api_key.get_api_key(settings.api_key_parameter, lambda: _client("ssm"))
+        try:
+            headers["x-api-key"] = api_key.get_api_key(settings.api_key_parameter, lambda: _client("ssm"))
+        except (ClientError, BotoCoreError) as exc:
+            logger.error("cannot read the API key parameter", extra={"fields": {
+                "parameter": settings.api_key_parameter, "error": type(exc).__name__, "detail": str(exc)[:300]}})
+            raise
+    # The duration counts from here (after the key read); the remaining time is read at the same moment.
+    now = time.monotonic()
+    limits: Limits = limits_for(plan.duration_sec, _remaining_ms(context), settings.stop_margin_sec, now)
     logger.info("load test starting", extra={"fields": {
         "mode": "rate" if plan.rate_per_sec else "closed_loop", "cases": [c.label for c in plan.cases],
         "duration_sec": plan.duration_sec, "rate_per_sec": plan.rate_per_sec,
-        "send_window_sec": round(limits.send_until - started, 3), "stopped_by": limits.stopped_by,
+        "send_window_sec": round(limits.send_until - now, 3), "stopped_by": limits.stopped_by,
         "api_key": "set" if "x-api-key" in headers else "none",
     }})
 

@@ -60,7 +60,8 @@ class Settings:
 
 def request_id_of(event: Mapping[str, Any], context: Any) -> str:
     """API Gateway's request id; the Lambda request id or a fresh UUID when invoked directly."""
-    context_id = (event.get("requestContext") or {}).get("requestId")
+    request_context = event.get("requestContext")
+    context_id = request_context.get("requestId") if isinstance(request_context, Mapping) else None
     for candidate in (context_id, getattr(context, "aws_request_id", None)):
         if isinstance(candidate, str) and candidate.strip():
             return candidate.strip()
