@@ -62,6 +62,7 @@ def test_sample_is_learned(trained) -> None:
     summary = json.loads((trained.model_dir / "training.json").read_text(encoding="utf-8"))
     assert summary["model"] == trained.name
     assert summary["data"]["file"] == "ag_news_sample.csv" and summary["data"]["examples"] >= 400
+    assert len(summary["inputs_sha256"]) == 64
     assert summary["train_accuracy"] == round(trained.result.trained.train_accuracy, 6)
     assert len(summary["epochs"]) == summary["hyperparameters"]["epochs"]
 
@@ -71,6 +72,18 @@ def test_learning_rate_follows_step_schedule(trained) -> None:
     rates = [stats.lr for stats in trained.result.trained.epochs]
     assert rates[0] == config.lr
     assert rates[config.lr_step_size] == pytest.approx(config.lr * config.lr_gamma)
+
+
+def test_inputs_fingerprint_tracks_data_and_config(models_dir: Path, tmp_path: Path) -> None:
+    from training.cli import inputs_sha256
+    from training.data import DEFAULT_DATA
+
+    copy = tmp_path / "data.csv"
+    copy.write_bytes(DEFAULT_DATA.read_bytes())
+    baseline = inputs_sha256(models_dir / "model-a", copy)
+    assert baseline != inputs_sha256(models_dir / "model-b", copy)
+    copy.write_bytes(DEFAULT_DATA.read_bytes() + b'"1","extra","row"\n')
+    assert baseline != inputs_sha256(models_dir / "model-a", copy)
 
 
 def test_training_config_defaults_are_the_reference_values() -> None:

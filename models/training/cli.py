@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -41,6 +42,7 @@ def run(
     trained = train(code, config, hparams, examples, log=log)
     summary = {
         "model": config.name,
+        "inputs_sha256": inputs_sha256(model_dir, data),
         "data": {"file": data.name, "sha256": sha256_of(data), "examples": len(examples)},
         "torch": torch.__version__,
         "hyperparameters": {"ngrams": config.ngrams, "embed_dim": config.embed_dim, "min_freq": config.min_freq}
@@ -52,6 +54,19 @@ def run(
         f" {trained.seconds:.2f}s -> {output_dir}"
     )
     return RunResult(trained=trained, files=files, examples=len(examples))
+
+
+def inputs_sha256(model_dir: Path, data: Path) -> str:
+    """Hash of everything the artifacts derive from (model.json, code/, the data, the trainer).
+
+    Recorded in training.json so a packager can tell stale artifacts from current ones.
+    """
+    digest = hashlib.sha256()
+    trainer_sources = sorted(Path(__file__).resolve().parent.glob("*.py"))
+    for path in [model_dir / "model.json", *sorted((model_dir / "code").glob("*.py")), data, *trainer_sources]:
+        digest.update(f"{path.name}\0{path.stat().st_size}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def main(model_dir: Path, argv: Sequence[str] | None = None) -> int:
