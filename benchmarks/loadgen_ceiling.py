@@ -31,6 +31,13 @@ BODY = '{"sentence":"Baseball is one of the most popular sports in the United St
 RATES = [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 14000, 16000, 20000]
 
 
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
 def cpus() -> tuple[int | None, int | None]:
     """(generator CPU, server CPU), or Nones when affinity is not available / one CPU."""
     if not hasattr(os, "sched_getaffinity"):
@@ -61,23 +68,53 @@ def child(args: argparse.Namespace) -> None:
 
     target = build_target(args.url, [Case("bench", BODY.encode())], kind="api")
     closed = args.mode == "closed"
-    config = engine.RunConfig(rate=args.rate, duration=args.duration, warmup=1.0,
-                              arrival="closed" if closed else "constant", concurrency=args.connections,
-                              max_in_flight=args.connections if not closed else 1024, timeout=5.0)
+    config = engine.RunConfig(
+        rate=args.rate,
+        duration=args.duration,
+        warmup=1.0,
+        arrival="closed" if closed else "constant",
+        concurrency=args.connections,
+        max_in_flight=args.connections if not closed else 1024,
+        timeout=5.0,
+    )
     cpu0 = time.process_time()
     s = summarize(engine.run(config, target))
     cpu = time.process_time() - cpu0
     total = s["requests"]["completed"] / max(1e-9, args.duration) * (args.duration + 1.0)  # warmup included
-    print(json.dumps({"rate": args.rate, "achieved": s["achieved_rate"], "completed": s["completed_rate"],
-                      "drops": s["requests"]["drops"], "errors": s["requests"]["errors"],
-                      "lag_p50": s["send_lag_ms"]["p50"], "lag_p99": s["send_lag_ms"]["p99"],
-                      "lat_p50": s["latency_ms"]["p50"], "lat_p99": s["latency_ms"]["p99"],
-                      "cpu_us_per_req": cpu / max(1.0, total) * 1e6}))
+    print(
+        json.dumps(
+            {
+                "rate": args.rate,
+                "achieved": s["achieved_rate"],
+                "completed": s["completed_rate"],
+                "drops": s["requests"]["drops"],
+                "errors": s["requests"]["errors"],
+                "lag_p50": s["send_lag_ms"]["p50"],
+                "lag_p99": s["send_lag_ms"]["p99"],
+                "lat_p50": s["latency_ms"]["p50"],
+                "lat_p99": s["latency_ms"]["p99"],
+                "cpu_us_per_req": cpu / max(1.0, total) * 1e6,
+            }
+        )
+    )
 
 
 def run_child(url: str, cpu: int | None, mode: str, rate: float, duration: float, connections: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", "--url", url, "--mode", mode, "--rate", str(rate),
-           "--duration", str(duration), "--connections", str(connections)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--url",
+        url,
+        "--mode",
+        mode,
+        "--rate",
+        str(rate),
+        "--duration",
+        str(duration),
+        "--connections",
+        str(connections),
+    ]
     if cpu is not None:
         cmd += ["--cpu", str(cpu)]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=duration + 60, check=True)
@@ -88,8 +125,9 @@ def run_wrk(url: str, cpu: int | None, duration: float, connections: int) -> flo
     if shutil.which("wrk") is None:
         return None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                f"wrk.body = {json.dumps(BODY)}\n")
+        f.write(
+            f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(BODY)}\n'
+        )
         script = f.name
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "-s", script, url]
     if cpu is not None and shutil.which("taskset"):
@@ -120,20 +158,24 @@ def main() -> int:
         return 0
 
     gen_cpu, server_cpu = cpus()
-    print(f"CPUs: generator/wrk on {gen_cpu}, server on {server_cpu}; load average before: "
-          f"{' '.join(open('/proc/loadavg').read().split()[:3]) if os.path.exists('/proc/loadavg') else 'n/a'}")
+    print(f"CPUs: generator/wrk on {gen_cpu}, server on {server_cpu}; load average before: {loadavg()}")
     server, url = start_server(server_cpu)
     try:
         best_open, cpu_per_req, failures = 0.0, [], 0
-        print(f"{'target/s':>9} {'achieved':>9} {'completed':>9} {'drops':>6} {'lag p50':>8} {'lag p99':>8} "
-              f"{'lat p50':>8} {'lat p99':>8} {'cpu us/req':>10}  verdict")
+        print(
+            f"{'target/s':>9} {'achieved':>9} {'completed':>9} {'drops':>6} {'lag p50':>8} {'lag p99':>8} "
+            f"{'lat p50':>8} {'lat p99':>8} {'cpu us/req':>10}  verdict"
+        )
         for rate in RATES:
             r = run_child(url, gen_cpu, "open", rate, args.step_sec, 1024)
             ok = r["completed"] >= 0.99 * rate and r["drops"] == 0 and r["errors"] == 0 and r["lag_p50"] < 1.0
             cpu_per_req.append(r["cpu_us_per_req"])
-            print(f"{rate:>9} {r['achieved']:>9.0f} {r['completed']:>9.0f} {r['drops']:>6} {r['lag_p50']:>8.3f} "
-                  f"{r['lag_p99']:>8.2f} {r['lat_p50']:>8.3f} {r['lat_p99']:>8.2f} {r['cpu_us_per_req']:>10.1f}  "
-                  f"{'ok' if ok else 'FAIL'}", flush=True)
+            print(
+                f"{rate:>9} {r['achieved']:>9.0f} {r['completed']:>9.0f} {r['drops']:>6} {r['lag_p50']:>8.3f} "
+                f"{r['lag_p99']:>8.2f} {r['lat_p50']:>8.3f} {r['lat_p99']:>8.2f} {r['cpu_us_per_req']:>10.1f}  "
+                f"{'ok' if ok else 'FAIL'}",
+                flush=True,
+            )
             if ok:
                 best_open = rate
                 failures = 0
@@ -153,9 +195,11 @@ def main() -> int:
     print(f"{'generator, open loop, sustained':<34} {best_open:>10.0f}")
     print(f"{'generator, closed loop, ' + str(args.connections) + ' conns':<34} {closed['completed']:>10.0f}")
     print(f"{'generator, 1e6 / CPU us per req':<34} {1e6 / cpu_floor:>10.0f}   ({cpu_floor:.1f} us of CPU per request)")
-    print(f"{'wrk -t1 -c' + str(args.connections):<34} {wrk if wrk is not None else float('nan'):>10.0f}"
-          + ("" if wrk is not None else "   (wrk not installed: apt-get install -y wrk)"))
-    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3]) if os.path.exists('/proc/loadavg') else 'n/a'}")
+    print(
+        f"{'wrk -t1 -c' + str(args.connections):<34} {wrk if wrk is not None else float('nan'):>10.0f}"
+        + ("" if wrk is not None else "   (wrk not installed: apt-get install -y wrk)")
+    )
+    print(f"load average after: {loadavg()}")
     return 0
 
 

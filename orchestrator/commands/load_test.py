@@ -13,7 +13,9 @@ from typing import Any
 
 from orchestrator.config import Environment, load_environment
 from orchestrator.errors import OrchestratorError, UsageError
-from orchestrator.loadtest import capacity, cases as cases_mod, engine, report, summary as summary_mod, targets, tester
+from orchestrator.loadtest import capacity, engine, report, targets, tester
+from orchestrator.loadtest import cases as cases_mod
+from orchestrator.loadtest import summary as summary_mod
 from orchestrator.loadtest.durations import positive_float, seconds
 from orchestrator.loadtest.progress import Progress
 from orchestrator.paths import project_root
@@ -24,30 +26,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "load-test",
         help="open-loop load test (HDR percentiles per variant, report.html); --find-max for capacity and cost",
         description="Send requests on a fixed schedule (constant or Poisson arrivals), independent of responses; "
-                    "latency is measured from each request's intended send time. Results per variant.",
+        "latency is measured from each request's intended send time. Results per variant.",
     )
     p.add_argument("--env", required=True, metavar="NAME", help="environment name or path")
     p.add_argument("--rate", type=positive_float, help="target requests per second (required unless --find-max)")
     p.add_argument("--duration", type=seconds, default=30.0, help="measured duration after warmup (30s)")
     p.add_argument("--warmup", type=seconds, default=None, help="warmup excluded from results (default 2s)")
-    p.add_argument("--arrival", choices=["constant", "poisson", "closed"], default="constant",
-                   help="arrival process; 'closed' is the coordinated-omission-prone closed loop, for comparison")
+    p.add_argument(
+        "--arrival",
+        choices=["constant", "poisson", "closed"],
+        default="constant",
+        help="arrival process; 'closed' is the coordinated-omission-prone closed loop, for comparison",
+    )
     p.add_argument("--concurrency", type=int, default=4, help="workers of --arrival closed (4)")
     p.add_argument("--seed", type=int, default=0, help="seed of Poisson arrivals (0)")
-    p.add_argument("--target", choices=["api", "endpoint"], default="api",
-                   help="the API (URL + key from SSM) or the SageMaker runtime (SigV4)")
+    p.add_argument(
+        "--target",
+        choices=["api", "endpoint"],
+        default="api",
+        help="the API (URL + key from SSM) or the SageMaker runtime (SigV4)",
+    )
     p.add_argument("--variant", help="ask for this production variant (header) on every request")
-    p.add_argument("--cases", metavar="FILE", help="JSON test cases (default: the environment's load_testing.test_cases)")
+    p.add_argument(
+        "--cases", metavar="FILE", help="JSON test cases (default: the environment's load_testing.test_cases)"
+    )
     p.add_argument("--max-in-flight", type=int, default=256, help="outstanding requests beyond which sends are dropped")
     p.add_argument("--timeout", type=seconds, default=30.0, help="per-request timeout (30s)")
-    p.add_argument("--max-send-lag-ms", type=positive_float, default=10.0,
-                   help="warn when the generator's own p99 send lag exceeds this (10)")
-    p.add_argument("--url", help="send here instead of the environment's URL: the full URL of the POST (api), "
-                                 "the runtime base URL or a full .../invocations URL (endpoint)")
+    p.add_argument(
+        "--max-send-lag-ms",
+        type=positive_float,
+        default=10.0,
+        help="warn when the generator's own p99 send lag exceeds this (10)",
+    )
+    p.add_argument(
+        "--url",
+        help="send here instead of the environment's URL: the full URL of the POST (api), "
+        "the runtime base URL or a full .../invocations URL (endpoint)",
+    )
     p.add_argument("--api-key-env", metavar="VAR", help="read the API key from this environment variable")
     p.add_argument("--out", type=Path, help="report directory (default loadtest-results/<env>-<time>)")
-    p.add_argument("--publish-metrics", action="store_true",
-                   help="publish the run to CloudWatch under the tester's metric names")
+    p.add_argument(
+        "--publish-metrics", action="store_true", help="publish the run to CloudWatch under the tester's metric names"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     g = p.add_argument_group("capacity search (--find-max)")
     g.add_argument("--find-max", action="store_true", help="step the rate up until the SLO breaks, then bisect")
@@ -113,8 +133,9 @@ def resolve_target(args: argparse.Namespace, env: Environment, cases: list[cases
     else:
         get = targets.ssm_getter(env.data)
         runtime = targets.runtime_url(ssm_prefix=env.ssm_prefix, region=env.region, embedded=env.is_embedded, get=get)
-        url = targets.invocations_url(runtime, get(f"{env.ssm_prefix}/model-serving/endpoint_name", False)
-                                      or env.endpoint_name)
+        url = targets.invocations_url(
+            runtime, get(f"{env.ssm_prefix}/model-serving/endpoint_name", False) or env.endpoint_name
+        )
     from orchestrator import aws_clients
 
     creds = aws_clients.session_for(env.data).get_credentials()
@@ -126,9 +147,17 @@ def resolve_target(args: argparse.Namespace, env: Environment, cases: list[cases
 
 def _config(args: argparse.Namespace, rate: float, duration: float) -> engine.RunConfig:
     warmup = args.warmup if args.warmup is not None else min(2.0, duration / 5)
-    return engine.RunConfig(rate=rate, duration=duration, warmup=warmup, arrival=args.arrival, seed=args.seed,
-                            max_in_flight=args.max_in_flight, timeout=args.timeout, concurrency=args.concurrency,
-                            max_send_lag_ms=args.max_send_lag_ms)
+    return engine.RunConfig(
+        rate=rate,
+        duration=duration,
+        warmup=warmup,
+        arrival=args.arrival,
+        seed=args.seed,
+        max_in_flight=args.max_in_flight,
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        max_send_lag_ms=args.max_send_lag_ms,
+    )
 
 
 def _progress(args: argparse.Namespace) -> Progress:
@@ -152,18 +181,32 @@ def _find_max(args: argparse.Namespace, env: Environment, target: engine.Target,
 
     def on_step(step: capacity.Step) -> None:
         verdict = "ok  " if step.ok else "FAIL"
-        print(f"  {verdict} {step.rate:9.1f} req/s  p99 {step.p99_ms:8.2f} ms  errors {step.error_rate * 100:6.2f}%  "
-              f"completed {step.completed_rate:9.1f}/s  {step.reason}", file=sys.stderr)
+        print(
+            f"  {verdict} {step.rate:9.1f} req/s  p99 {step.p99_ms:8.2f} ms  errors {step.error_rate * 100:6.2f}%  "
+            f"completed {step.completed_rate:9.1f}/s  {step.reason}",
+            file=sys.stderr,
+        )
 
-    found = capacity.find_max(run_step, slo, start_rate=args.start_rate, step_factor=args.step_factor,
-                              max_rate=args.max_rate, bisect_steps=args.bisect_steps, on_step=on_step)
+    found = capacity.find_max(
+        run_step,
+        slo,
+        start_rate=args.start_rate,
+        step_factor=args.step_factor,
+        max_rate=args.max_rate,
+        bisect_steps=args.bisect_steps,
+        on_step=on_step,
+    )
     variants = [capacity.VariantCapacity(m.variant_name, m.instance_type, m.instance_count) for m in env.models]
     try:
         costs = capacity.cost(variants, env.region, found.max_rate)
     except KeyError as exc:
         costs = {"error": str(exc.args[0])}
-    doc = {"environment": env.name, "target": {"kind": target.kind, "url": target.url}, **found.to_dict(),
-           "cost": costs}
+    doc = {
+        "environment": env.name,
+        "target": {"kind": target.kind, "url": target.url},
+        **found.to_dict(),
+        "cost": costs,
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / "capacity.json").write_text(json.dumps(doc, indent=2) + "\n")
     if found.max_rate is not None:
@@ -183,18 +226,24 @@ def _render_capacity(doc: dict[str, Any]) -> str:
     if doc["limited_by_generator"]:
         lines.append("WARNING  the generator could not send a step's rate: the limit found is the client's")
     elif doc["lagging_steps"]:
-        lines.append(f"WARNING  the generator's send lag exceeded its threshold in {doc['lagging_steps']} step(s): "
-                     "its host is busy; latencies include that delay")
+        lines.append(
+            f"WARNING  the generator's send lag exceeded its threshold in {doc['lagging_steps']} step(s): "
+            "its host is busy; latencies include that delay"
+        )
     c = doc["cost"]
     if "error" in c:
         lines.append(f"cost     unknown: {c['error']}")
     else:
-        fleet = ", ".join(f"{v['variant']} {v['instance_count']} x {v['instance_type']} @ ${v['price_per_instance_hour']}/h"
-                          for v in c["variants"])
+        fleet = ", ".join(
+            f"{v['variant']} {v['instance_count']} x {v['instance_type']} @ ${v['price_per_instance_hour']}/h"
+            for v in c["variants"]
+        )
         lines.append(f"fleet    {fleet} = ${c['cost_per_hour']:.4f}/h ({c['region']}, prices of {c['prices_written']})")
         if c["cost_per_1000_inferences"] is not None:
-            lines.append(f"cost     ${c['cost_per_1000_inferences']:.6f} per 1,000 inferences at the max rate "
-                         f"(${c['cost_per_inference']:.3e} each)")
+            lines.append(
+                f"cost     ${c['cost_per_1000_inferences']:.6f} per 1,000 inferences at the max rate "
+                f"(${c['cost_per_inference']:.3e} each)"
+            )
     return "\n".join(lines)
 
 
@@ -206,6 +255,6 @@ def _publish(env: Environment, kind: str, result: engine.RunResult) -> None:
     rec = result.recorder
     groups = {name: rec.cases[i] for i, name in enumerate(rec.case_names)}
     prefix = "ApiGateway" if kind == "api" else "SageMakerEndpoint"
-    data = tester.metric_data(env.stage, prefix, groups, dt.datetime.now(dt.timezone.utc))
+    data = tester.metric_data(env.stage, prefix, groups, dt.datetime.now(dt.UTC))
     n = tester.publish(aws_clients.client(env.data, "cloudwatch"), namespace, data)
     print(f"metrics  {n} data points published to CloudWatch namespace {namespace} (Stage={env.stage})")

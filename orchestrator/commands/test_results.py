@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "test-results",
         help="read the testers' metrics back from CloudWatch: count, ResponseTime p50/p90/p99, success/fail",
         description="Per test case (metric dimension Type): sample count, ResponseTime average and p50/p90/p99, "
-                    "and the sums of StatusSuccess, StatusError, TestSuccess and TestFail over --since.",
+        "and the sums of StatusSuccess, StatusError, TestSuccess and TestFail over --since.",
     )
     p.add_argument("--env", required=True, metavar="NAME", help="environment name or path")
     p.add_argument("--since", type=seconds, default=600.0, help="window ending now (10m)")
@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     env = load_environment(args.env)
     namespace = targets.ssm_getter(env.data)(f"{env.ssm_prefix}/load-testing/metric_namespace", False) or env.project
-    views = tester.read_results(aws_clients.client(env.data, "cloudwatch"), namespace, env.stage,
-                                dt.timedelta(seconds=args.since))
+    views = tester.read_results(
+        aws_clients.client(env.data, "cloudwatch"), namespace, env.stage, dt.timedelta(seconds=args.since)
+    )
     if args.json:
         print(json.dumps([vars(v) for v in views], indent=2))
     else:

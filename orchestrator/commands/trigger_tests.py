@@ -19,14 +19,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "trigger-tests",
         help="publish the tester message to the load-testing trigger topic",
         description="Build {Config: {IntervalInSec, DurationInSec}, TestData: [...]} from the environment's "
-                    "load_testing section (or read --message FILE) and publish it to the trigger topic.",
+        "load_testing section (or read --message FILE) and publish it to the trigger topic.",
     )
     p.add_argument("--env", required=True, metavar="NAME", help="environment name or path")
     p.add_argument("--message", type=Path, metavar="FILE", help="publish this JSON message instead")
     p.add_argument("--duration", type=seconds, help="override Config.DurationInSec")
     p.add_argument("--interval", type=seconds, help="override Config.IntervalInSec")
-    p.add_argument("--rate-per-sec", type=positive_float,
-                   help="Config.RatePerSec: each tester sends open loop at this rate instead of rounds")
+    p.add_argument(
+        "--rate-per-sec",
+        type=positive_float,
+        help="Config.RatePerSec: each tester sends open loop at this rate instead of rounds",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the message, publish nothing")
     p.set_defaults(func=run)
 
@@ -41,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         message = tester.trigger_message(env.data["load_testing"], [c.to_message() for c in env.test_cases])
     if isinstance(message, dict) and isinstance(message.get("Config"), dict):
-        for key, value in (("DurationInSec", args.duration), ("IntervalInSec", args.interval),
-                           ("RatePerSec", args.rate_per_sec)):
+        for key, value in (
+            ("DurationInSec", args.duration),
+            ("IntervalInSec", args.interval),
+            ("RatePerSec", args.rate_per_sec),
+        ):
             if value is not None:
                 message["Config"][key] = value
     problems = tester.validate_message(message)
@@ -58,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         raise OrchestratorError(f"{name} is not published: apply the load-testing stack first")
     reply = aws_clients.client(env.data, "sns").publish(TopicArn=topic, Message=body, Subject="load-test")
     config = message["Config"]
-    print(f"published test message {reply['MessageId']} to {topic}: {len(message['TestData'])} case(s), "
-          f"every {config['IntervalInSec']}s for {config['DurationInSec']}s")
+    print(
+        f"published test message {reply['MessageId']} to {topic}: {len(message['TestData'])} case(s), "
+        f"every {config['IntervalInSec']}s for {config['DurationInSec']}s"
+    )
     print(f"results: orchestrator test-results --env {env.name} --since {int(config['DurationInSec']) // 60 + 1}m")
     return 0

@@ -68,13 +68,29 @@ def judge(rate: float, summary: dict[str, Any], slo: Slo) -> Step:
     if completed < MIN_COMPLETED_SHARE * rate:
         reasons.append(f"completed {completed:.1f}/s < {MIN_COMPLETED_SHARE:.0%} of target")
     achieved = float(summary.get("achieved_rate", rate))
-    return Step(rate, p99, err, completed, achieved, bool(summary.get("generator_behind")), not reasons,
-                "; ".join(reasons) or "meets SLO")
+    return Step(
+        rate,
+        p99,
+        err,
+        completed,
+        achieved,
+        bool(summary.get("generator_behind")),
+        not reasons,
+        "; ".join(reasons) or "meets SLO",
+    )
 
 
-def find_max(run_step: Callable[[float], dict[str, Any]], slo: Slo, *, start_rate: float, step_factor: float = 1.5,
-             max_rate: float = 100_000.0, bisect_steps: int = 3, resolution: float = 0.05,
-             on_step: Callable[[Step], None] | None = None) -> FindMaxResult:
+def find_max(
+    run_step: Callable[[float], dict[str, Any]],
+    slo: Slo,
+    *,
+    start_rate: float,
+    step_factor: float = 1.5,
+    max_rate: float = 100_000.0,
+    bisect_steps: int = 3,
+    resolution: float = 0.05,
+    on_step: Callable[[Step], None] | None = None,
+) -> FindMaxResult:
     """Step up from ``start_rate`` by ``step_factor`` until the SLO breaks, then bisect.
 
     ``run_step(rate)`` runs one load test and returns its summary. Bisection stops after
@@ -130,15 +146,19 @@ class PriceTable:
         try:
             return self.regions[region][instance_type]
         except KeyError:
-            raise KeyError(f"no price for {instance_type} in {region} (table of {self.written}); "
-                           f"add it to {PRICES_PATH.name}") from None
+            raise KeyError(
+                f"no price for {instance_type} in {region} (table of {self.written}); add it to {PRICES_PATH.name}"
+            ) from None
 
 
 def load_prices(path: Path = PRICES_PATH) -> PriceTable:
     data = json.loads(path.read_text())
     meta = data.get("_meta", {})
-    return PriceTable(str(meta.get("written", "unknown")), str(meta.get("source", "")),
-                      {r: {k: float(v) for k, v in t.items()} for r, t in data["regions"].items()})
+    return PriceTable(
+        str(meta.get("written", "unknown")),
+        str(meta.get("source", "")),
+        {r: {k: float(v) for k, v in t.items()} for r, t in data["regions"].items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -148,8 +168,9 @@ class VariantCapacity:
     instance_count: int
 
 
-def cost(variants: list[VariantCapacity], region: str, max_rps: float | None,
-         prices: PriceTable | None = None) -> dict[str, Any]:
+def cost(
+    variants: list[VariantCapacity], region: str, max_rps: float | None, prices: PriceTable | None = None
+) -> dict[str, Any]:
     """CostPerHour (sum of instance_count x price) and cost per inference / per 1,000 at ``max_rps``."""
     prices = prices or load_prices()
     lines = []
@@ -157,8 +178,15 @@ def cost(variants: list[VariantCapacity], region: str, max_rps: float | None,
     for v in variants:
         price = prices.price(region, v.instance_type)
         per_hour += price * v.instance_count
-        lines.append({"variant": v.name, "instance_type": v.instance_type, "instance_count": v.instance_count,
-                      "price_per_instance_hour": price, "cost_per_hour": round(price * v.instance_count, 6)})
+        lines.append(
+            {
+                "variant": v.name,
+                "instance_type": v.instance_type,
+                "instance_count": v.instance_count,
+                "price_per_instance_hour": price,
+                "cost_per_hour": round(price * v.instance_count, 6),
+            }
+        )
     per_inference = per_hour / (max_rps * 3600) if max_rps else None
     return {
         "region": region,

@@ -62,7 +62,7 @@ def render_request(url: Url, body: bytes, headers: dict[str, str], method: str =
 class Connection(asyncio.Protocol):
     """One keep-alive connection; the pool hands it one request at a time."""
 
-    __slots__ = ("pool", "transport", "parser", "ctx", "headers", "body", "sent_at", "closed")
+    __slots__ = ("body", "closed", "ctx", "headers", "parser", "pool", "sent_at", "transport")
 
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
@@ -127,8 +127,14 @@ class Connection(asyncio.Protocol):
 class Pool:
     """Connections to one host. ``submit`` never waits: it writes now, or connects in the background."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, url: Url, on_result: ResultCallback,
-                 connect_timeout: float = 10.0, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        url: Url,
+        on_result: ResultCallback,
+        connect_timeout: float = 10.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.loop = loop
         self.clock = clock or loop.time
         self.url = url
@@ -162,10 +168,15 @@ class Pool:
         try:
             _, conn = await asyncio.wait_for(
                 self.loop.create_connection(
-                    lambda: Connection(self), self.url.host, self.url.port, ssl=self.ssl,
-                    server_hostname=self.url.host if self.ssl else None),
-                self.connect_timeout)
-        except asyncio.TimeoutError:
+                    lambda: Connection(self),
+                    self.url.host,
+                    self.url.port,
+                    ssl=self.ssl,
+                    server_hostname=self.url.host if self.ssl else None,
+                ),
+                self.connect_timeout,
+            )
+        except TimeoutError:
             self.connecting -= 1
             self.on_result(ctx, 0, {}, b"", TIMEOUT)
             return
@@ -183,8 +194,9 @@ class Pool:
         conn.send(request, ctx, self.clock())
 
     # callbacks from connections
-    def done(self, conn: Connection, ctx: Any, status: int, headers: dict[bytes, bytes], body: bytes,
-             keep_alive: bool) -> None:
+    def done(
+        self, conn: Connection, ctx: Any, status: int, headers: dict[bytes, bytes], body: bytes, keep_alive: bool
+    ) -> None:
         self.busy.discard(conn)
         if keep_alive and not conn.closed:
             self.idle.append(conn)

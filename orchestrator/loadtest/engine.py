@@ -98,10 +98,13 @@ async def run_async(config: RunConfig, target: Target, progress: Progress | None
     if lag_p99_ms > config.max_send_lag_ms:
         result.warnings.append(
             f"the load generator fell behind its own schedule (send lag p99 {lag_p99_ms:.1f} ms > "
-            f"{config.max_send_lag_ms:g} ms): the client was saturated; latencies include its own delay")
+            f"{config.max_send_lag_ms:g} ms): the client was saturated; latencies include its own delay"
+        )
     if recorder.drops:
-        result.warnings.append(f"{recorder.drops} request(s) dropped: --max-in-flight {config.max_in_flight} "
-                               "was reached (the server did not keep up)")
+        result.warnings.append(
+            f"{recorder.drops} request(s) dropped: --max-in-flight {config.max_in_flight} "
+            "was reached (the server did not keep up)"
+        )
     return result
 
 
@@ -112,13 +115,14 @@ async def _open_loop(cfg: RunConfig, target: Target, recorder: Recorder, progres
     t0 = clock() + START_LEAD_SEC
     timeout = cfg.timeout
 
-    def on_result(ctx: tuple[float, int], status: int, headers: dict[bytes, bytes], body: bytes,
-                  error: str | None) -> None:
+    def on_result(
+        ctx: tuple[float, int], status: int, headers: dict[bytes, bytes], body: bytes, error: str | None
+    ) -> None:
         intended, case = ctx
         recorder.result(intended, clock() - t0 - intended, case, status, headers, body, error)
 
     pool = Pool(loop, parse_url(target.url), on_result, connect_timeout=timeout, clock=clock)
-    deadline_of: Callable[[tuple[float, int]], float] = lambda ctx: t0 + ctx[0] + timeout  # noqa: E731
+    deadline_of: Callable[[tuple[float, int]], float] = lambda ctx: t0 + ctx[0] + timeout
     end = cfg.warmup + cfg.duration
     offsets = send_offsets(cfg.rate, cfg.arrival, cfg.seed)  # type: ignore[arg-type]
     next_t = next(offsets)
@@ -154,7 +158,7 @@ async def _open_loop(cfg: RunConfig, target: Target, recorder: Recorder, progres
             delay = next_t - (clock() - t0)
             # libuv timers have millisecond resolution: a send may leave up to ~1 ms late. That lag
             # is measured (send_lag) and included in latency; no busy-waiting to hide it.
-            await asyncio.sleep(delay if delay > 0 else 0)
+            await asyncio.sleep(max(0, delay))
         # drain: wait for outstanding responses, at most until the last request's deadline
         drain_end = t0 + end + timeout
         while pool.in_flight and clock() < drain_end:
@@ -177,8 +181,9 @@ async def _closed_loop(cfg: RunConfig, target: Target, recorder: Recorder, progr
     end = cfg.warmup + cfg.duration
     period = cfg.concurrency / cfg.rate
 
-    def on_result(ctx: asyncio.Future[Any], status: int, headers: dict[bytes, bytes], body: bytes,
-                  error: str | None) -> None:
+    def on_result(
+        ctx: asyncio.Future[Any], status: int, headers: dict[bytes, bytes], body: bytes, error: str | None
+    ) -> None:
         if not ctx.done():
             ctx.set_result((status, headers, body, error))
 
@@ -199,7 +204,7 @@ async def _closed_loop(cfg: RunConfig, target: Target, recorder: Recorder, progr
             pool.submit(requests[case], fut)
             try:
                 status, headers, body, error = await asyncio.wait_for(fut, cfg.timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 status, headers, body, error = 0, {}, b"", "timeout"
             done_at = clock() - t0
             recorder.result(sent_at, done_at - sent_at, case, status, headers, body, error)

@@ -27,8 +27,10 @@ def _responses() -> list[bytes]:
     for i in range(8):
         variant = VARIANTS[i % 4]
         body = json.dumps({"success": "true", "label": i % 4 + 1, "variant": variant}).encode()
-        head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                f"X-Invoked-Variant: {variant}\r\n\r\n").encode()
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"X-Invoked-Variant: {variant}\r\n\r\n"
+        ).encode()
         out.append(head + body)
     return out
 
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     state = State(args.mode, args.stall_every, args.stall_ms, args.service_ms)
     try:
         import uvloop
+
         uvloop.run(serve(args.port, state, args.cpu))
     except ImportError:  # pragma: no cover
         asyncio.run(serve(args.port, state, args.cpu))

@@ -9,8 +9,14 @@ from orchestrator.loadtest.recorder import Recorder, counts_percentile_ms
 
 
 class Progress:
-    def __init__(self, stream: TextIO | None = None, *, max_send_lag_ms: float = 10.0, enabled: bool = True,
-                 tty: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        max_send_lag_ms: float = 10.0,
+        enabled: bool = True,
+        tty: bool | None = None,
+    ) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.enabled = enabled
@@ -30,9 +36,11 @@ class Progress:
             self.behind_periods += 1
         if not self.enabled:
             return
-        line = (f"[{phase:7}] {elapsed:7.1f}s sent {recorder.sent_total:>8} ({rate:8.1f}/s) "
-                f"in-flight {in_flight:>5} errors {recorder.errors_total:>6} drops {recorder.drops_total:>6} "
-                f"p50 {p50:8.2f}ms p99 {p99:8.2f}ms")
+        line = (
+            f"[{phase:7}] {elapsed:7.1f}s sent {recorder.sent_total:>8} ({rate:8.1f}/s) "
+            f"in-flight {in_flight:>5} errors {recorder.errors_total:>6} drops {recorder.drops_total:>6} "
+            f"p50 {p50:8.2f}ms p99 {p99:8.2f}ms"
+        )
         if behind:
             line += f"  WARNING: generator behind schedule (send lag p99 {lag99:.1f} ms)"
         if self.tty:

@@ -187,8 +187,16 @@ class Recorder:
         self.drops += 1
         self._second(intended).drops += 1
 
-    def result(self, intended: float, latency: float, case: int, status: int, headers: dict[bytes, bytes],
-               body: bytes, error: str | None) -> None:
+    def result(
+        self,
+        intended: float,
+        latency: float,
+        case: int,
+        status: int,
+        headers: dict[bytes, bytes],
+        body: bytes,
+        error: str | None,
+    ) -> None:
         q = quantize(max(LOWEST_US, min(HIGHEST_US, int(latency * 1e6))))
         p = self._interval
         p[q] = p.get(q, 0) + 1
@@ -268,17 +276,28 @@ class Recorder:
         for key in sorted(self.seconds):
             s = self.seconds[key]
             lat = s.latency
-            rows.append({"second": key, "sent": s.sent, "completed": s.completed, "errors": s.errors,
-                         "drops": s.drops, "p50_ms": counts_percentile_ms(lat, 50),
-                         "p99_ms": counts_percentile_ms(lat, 99), "max_ms": ms(max(lat)) if lat else 0.0})
+            rows.append(
+                {
+                    "second": key,
+                    "sent": s.sent,
+                    "completed": s.completed,
+                    "errors": s.errors,
+                    "drops": s.drops,
+                    "p50_ms": counts_percentile_ms(lat, 50),
+                    "p99_ms": counts_percentile_ms(lat, 99),
+                    "max_ms": ms(max(lat)) if lat else 0.0,
+                }
+            )
         return rows
 
     def percentile_curve(self) -> list[tuple[float, float]]:
         """(percentile, latency ms) points of the whole distribution, for the percentile plot."""
         if self.latency.get_total_count() == 0:
             return []
-        return [(item.percentile_level_iterated_to, ms(item.value_iterated_to))
-                for item in self.latency.get_percentile_iterator(5)]
+        return [
+            (item.percentile_level_iterated_to, ms(item.value_iterated_to))
+            for item in self.latency.get_percentile_iterator(5)
+        ]
 
 
 def _parse(body: bytes) -> Any:
@@ -302,5 +321,7 @@ def log_buckets(h: HdrHistogram, first_us: int = 10, base: float = 1.25) -> list
     """Counts in logarithmic latency buckets (upper bound in ms), for the histogram figure."""
     if h.get_total_count() == 0:
         return []
-    return [{"le_ms": ms(it.value_iterated_to), "count": it.count_added_in_this_iter_step}
-            for it in h.get_log_iterator(first_us, base)]
+    return [
+        {"le_ms": ms(it.value_iterated_to), "count": it.count_added_in_this_iter_step}
+        for it in h.get_log_iterator(first_us, base)
+    ]

@@ -15,10 +15,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from orchestrator.loadtest.summary import render_text  # noqa: E402
+from orchestrator.loadtest.summary import render_text
 
 FIGURES = ("latency_over_time.png", "latency_distribution.png", "variants.png")
 
@@ -98,8 +98,12 @@ def _variants(s: dict[str, Any]) -> Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
     width = 0.2
     for k, key in enumerate(("p50", "p90", "p99", "p99_9")):
-        left.bar([i + (k - 1.5) * width for i in range(len(names))],
-                 [variants[n]["latency_ms"][key] for n in names], width, label=key.replace("_", "."))
+        left.bar(
+            [i + (k - 1.5) * width for i in range(len(names))],
+            [variants[n]["latency_ms"][key] for n in names],
+            width,
+            label=key.replace("_", "."),
+        )
     left.set_xticks(range(len(names)))
     left.set_xticklabels(names)
     left.set_ylabel("latency (ms)")
@@ -124,9 +128,11 @@ def _variants(s: dict[str, Any]) -> Figure:
 
 def _img(path: Path, alt: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" ' \
-           f'data-file="{html.escape(path.name)}"><figcaption>{html.escape(alt)} ' \
-           f'(<a href="{html.escape(path.name)}">{html.escape(path.name)}</a>)</figcaption></figure>'
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+        f'data-file="{html.escape(path.name)}"><figcaption>{html.escape(alt)} '
+        f'(<a href="{html.escape(path.name)}">{html.escape(path.name)}</a>)</figcaption></figure>'
+    )
 
 
 def _html(s: dict[str, Any], title: str, figures: dict[str, Path]) -> str:
@@ -135,7 +141,8 @@ def _html(s: dict[str, Any], title: str, figures: dict[str, Path]) -> str:
         f"<td>{v['latency_ms']['p90']:.2f}</td><td>{v['latency_ms']['p99']:.2f}</td>"
         f"<td>{v['latency_ms']['p99_9']:.2f}</td><td>{v['latency_ms']['max']:.2f}</td><td>{v['errors']}</td>"
         f"<td>{html.escape(json.dumps(v['labels']))}</td></tr>"
-        for n, v in s["variants"].items())
+        for n, v in s["variants"].items()
+    )
     warnings = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in s["warnings"])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -146,17 +153,17 @@ td:first-child, th:first-child {{ text-align: left; }} .warn {{ color: #b00; fon
 img {{ max-width: 100%; }} pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>Started {html.escape(s['started_at'])}; {html.escape(s['target']['kind'])} target
-<code>{html.escape(s['target']['url'])}</code>. Latency is measured from each request's intended send time
+<p>Started {html.escape(s["started_at"])}; {html.escape(s["target"]["kind"])} target
+<code>{html.escape(s["target"]["url"])}</code>. Latency is measured from each request's intended send time
 (open loop, no coordinated omission).</p>
 {warnings}
 <pre>{html.escape(render_text(s))}</pre>
 <h2>Variants</h2>
 <table><tr><th>variant</th><th>count</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th>
 <th>max ms</th><th>errors</th><th>labels</th></tr>{rows}</table>
-<h2>Latency over time</h2>{_img(figures['latency_over_time.png'], 'p50/p99/max latency per second')}
-<h2>Latency distribution</h2>{_img(figures['latency_distribution.png'], 'latency histogram and percentiles')}
-<h2>A/B comparison</h2>{_img(figures['variants.png'], 'latency and label distribution per variant')}
+<h2>Latency over time</h2>{_img(figures["latency_over_time.png"], "p50/p99/max latency per second")}
+<h2>Latency distribution</h2>{_img(figures["latency_distribution.png"], "latency histogram and percentiles")}
+<h2>A/B comparison</h2>{_img(figures["variants.png"], "latency and label distribution per variant")}
 <p>Raw figures: <a href="summary.json">summary.json</a></p>
 </body></html>
 """

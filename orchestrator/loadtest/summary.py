@@ -20,11 +20,16 @@ def summarize(result: RunResult) -> dict[str, Any]:
     attempted = rec.completed + rec.drops
     return {
         "schema": SCHEMA_VERSION,
-        "started_at": dt.datetime.fromtimestamp(result.started_at, dt.timezone.utc).isoformat(timespec="seconds"),
+        "started_at": dt.datetime.fromtimestamp(result.started_at, dt.UTC).isoformat(timespec="seconds"),
         "target": {"kind": result.target.kind, "url": result.target.url},
         "config": {
-            "target_rate": cfg.rate, "duration_s": cfg.duration, "warmup_s": cfg.warmup, "arrival": cfg.arrival,
-            "seed": cfg.seed, "max_in_flight": cfg.max_in_flight, "timeout_s": cfg.timeout,
+            "target_rate": cfg.rate,
+            "duration_s": cfg.duration,
+            "warmup_s": cfg.warmup,
+            "arrival": cfg.arrival,
+            "seed": cfg.seed,
+            "max_in_flight": cfg.max_in_flight,
+            "timeout_s": cfg.timeout,
             "concurrency": cfg.concurrency if cfg.arrival == "closed" else None,
             "cases": list(result.target.case_names),
         },
@@ -33,8 +38,13 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "achieved_rate": round(rec.sent_measured / window, 3) if window > 0 else 0.0,
         "completed_rate": round(rec.completed / window, 3) if window > 0 else 0.0,
         "requests": {
-            "scheduled": scheduled, "sent": rec.sent_measured, "completed": rec.completed,
-            "success": rec.success, "errors": rec.errors, "timeouts": rec.timeouts, "drops": rec.drops,
+            "scheduled": scheduled,
+            "sent": rec.sent_measured,
+            "completed": rec.completed,
+            "success": rec.success,
+            "errors": rec.errors,
+            "timeouts": rec.timeouts,
+            "drops": rec.drops,
         },
         "error_rate": round((rec.errors + rec.drops) / attempted, 6) if attempted else 0.0,
         "latency_ms": percentiles_ms(rec.latency),
@@ -73,13 +83,19 @@ def render_text(summary: dict[str, Any]) -> str:
     r, lat, lag = summary["requests"], summary["latency_ms"], summary["send_lag_ms"]
     lines = [
         f"target   {summary['target']['kind']} {summary['target']['url']}",
-        f"rate     target {summary['target_rate']:g}/s  achieved {summary['achieved_rate']:.1f}/s  "
-        f"completed {summary['completed_rate']:.1f}/s  ({summary['config']['arrival']}, "
-        f"{summary['config']['duration_s']:g}s + {summary['config']['warmup_s']:g}s warmup)",
-        f"requests sent {r['sent']}  ok {r['success']}  errors {r['errors']}  timeouts {r['timeouts']}  "
-        f"drops {r['drops']}  error rate {summary['error_rate'] * 100:.2f}%",
-        f"latency  p50 {lat['p50']:.2f}  p90 {lat['p90']:.2f}  p99 {lat['p99']:.2f}  p99.9 {lat['p99_9']:.2f}  "
-        f"max {lat['max']:.2f} ms (from the intended send time)",
+        (
+            f"rate     target {summary['target_rate']:g}/s  achieved {summary['achieved_rate']:.1f}/s  "
+            f"completed {summary['completed_rate']:.1f}/s  ({summary['config']['arrival']}, "
+            f"{summary['config']['duration_s']:g}s + {summary['config']['warmup_s']:g}s warmup)"
+        ),
+        (
+            f"requests sent {r['sent']}  ok {r['success']}  errors {r['errors']}  timeouts {r['timeouts']}  "
+            f"drops {r['drops']}  error rate {summary['error_rate'] * 100:.2f}%"
+        ),
+        (
+            f"latency  p50 {lat['p50']:.2f}  p90 {lat['p90']:.2f}  p99 {lat['p99']:.2f}  p99.9 {lat['p99_9']:.2f}  "
+            f"max {lat['max']:.2f} ms (from the intended send time)"
+        ),
         f"send lag p50 {lag['p50']:.3f}  p99 {lag['p99']:.3f}  max {lag['max']:.3f} ms (the generator's own delay)",
         "",
     ]
@@ -87,11 +103,25 @@ def render_text(summary: dict[str, Any]) -> str:
     for name, v in summary["variants"].items():
         vl = v["latency_ms"]
         share = v["count"] * 100 / r["completed"] if r["completed"] else 0.0
-        rows.append([name, str(v["count"]), f"{share:.1f}%", f"{vl['p50']:.2f}", f"{vl['p90']:.2f}",
-                     f"{vl['p99']:.2f}", f"{vl['p99_9']:.2f}", f"{vl['max']:.2f}", str(v["errors"]),
-                     _label_mix(v["labels"])])
-    lines.append(_table(["variant", "count", "share", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms",
-                         "errors", "labels"], rows))
+        rows.append(
+            [
+                name,
+                str(v["count"]),
+                f"{share:.1f}%",
+                f"{vl['p50']:.2f}",
+                f"{vl['p90']:.2f}",
+                f"{vl['p99']:.2f}",
+                f"{vl['p99_9']:.2f}",
+                f"{vl['max']:.2f}",
+                str(v["errors"]),
+                _label_mix(v["labels"]),
+            ]
+        )
+    lines.append(
+        _table(
+            ["variant", "count", "share", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "labels"], rows
+        )
+    )
     if summary["errors_by_status"] or r["timeouts"] or r["drops"]:
         parts = [f"{k}: {v}" for k, v in summary["errors_by_status"].items()]
         parts += [f"timeout: {r['timeouts']}"] if r["timeouts"] else []

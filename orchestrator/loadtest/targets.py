@@ -67,13 +67,20 @@ def api_target(ssm_prefix: str, get: ParameterGetter) -> tuple[str, str | None]:
     """(invoke URL, API key) published by the api-hosting stack."""
     url = get(f"{ssm_prefix}/api-hosting/invoke_url", False)
     if not url:
-        raise OrchestratorError(f"{ssm_prefix}/api-hosting/invoke_url is not published: apply the api-hosting "
-                                "stack first, or pass --url")
+        raise OrchestratorError(
+            f"{ssm_prefix}/api-hosting/invoke_url is not published: apply the api-hosting stack first, or pass --url"
+        )
     return url, get(f"{ssm_prefix}/api-hosting/api_key", True)
 
 
-def runtime_url(*, ssm_prefix: str, region: str, embedded: bool, get: ParameterGetter | None,
-                environ: Mapping[str, str] = os.environ) -> str:
+def runtime_url(
+    *,
+    ssm_prefix: str,
+    region: str,
+    embedded: bool,
+    get: ParameterGetter | None,
+    environ: Mapping[str, str] = os.environ,
+) -> str:
     """Base URL of the SageMaker runtime for an environment (see the module docstring for the order)."""
     if environ.get(RUNTIME_ENV_VAR):
         return environ[RUNTIME_ENV_VAR].rstrip("/")
@@ -81,8 +88,10 @@ def runtime_url(*, ssm_prefix: str, region: str, embedded: bool, get: ParameterG
     if published:
         return published.rstrip("/")
     if embedded:
-        raise OrchestratorError(f"no SageMaker runtime URL for this local environment: set {RUNTIME_ENV_VAR} "
-                                f"(or publish {ssm_prefix}/model-serving/runtime_url), or pass --url")
+        raise OrchestratorError(
+            f"no SageMaker runtime URL for this local environment: set {RUNTIME_ENV_VAR} "
+            f"(or publish {ssm_prefix}/model-serving/runtime_url), or pass --url"
+        )
     return f"https://runtime.sagemaker.{region}.amazonaws.com"
 
 
@@ -90,8 +99,15 @@ def invocations_url(runtime: str, endpoint_name: str) -> str:
     return f"{runtime.rstrip('/')}/endpoints/{quote(endpoint_name, safe='')}/invocations"
 
 
-def build_target(url: str, cases: list[Case], *, kind: str, api_key: str | None = None,
-                 variant: str | None = None, signer: Signer | None = None) -> Target:
+def build_target(
+    url: str,
+    cases: list[Case],
+    *,
+    kind: str,
+    api_key: str | None = None,
+    variant: str | None = None,
+    signer: Signer | None = None,
+) -> Target:
     """An engine target whose requests are rendered once (and re-signed every minute for SigV4)."""
     try:
         parsed = parse_url(url)
@@ -113,6 +129,12 @@ def build_target(url: str, cases: list[Case], *, kind: str, api_key: str | None 
             out.append(render_request(parsed, case.body, headers))
         return out
 
-    return Target(url=url, render=render, case_names=[c.name for c in cases],
-                  expected=[c.expected for c in cases], refresh_sec=SIGNATURE_REFRESH_SEC if signer else None,
-                  kind=kind, description=f"{kind} {url}")
+    return Target(
+        url=url,
+        render=render,
+        case_names=[c.name for c in cases],
+        expected=[c.expected for c in cases],
+        refresh_sec=SIGNATURE_REFRESH_SEC if signer else None,
+        kind=kind,
+        description=f"{kind} {url}",
+    )

@@ -7,8 +7,11 @@ from orchestrator.loadtest.engine import Target
 from orchestrator.loadtest.targets import build_target
 
 CASES = [
-    Case("world", b'{"sentence":"The new president has called for an emergency conference."}',
-         expected={"success": "true"}),
+    Case(
+        "world",
+        b'{"sentence":"The new president has called for an emergency conference."}',
+        expected={"success": "true"},
+    ),
     Case("sports", b'{"sentence":"Baseball is one of the most popular sports."}', expected={"success": "true"}),
 ]
 

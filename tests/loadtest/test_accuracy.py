@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator.loadtest import engine
 from orchestrator.loadtest.summary import summarize
-from tests.loadtest.helpers import target
+from .helpers import target
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -20,10 +20,14 @@ pytestmark = pytest.mark.timeout(60)
 def test_open_loop_sees_stalls_that_closed_loop_hides(fake_server) -> None:
     url = fake_server("stall", stall_every=1.0, stall_ms=200)
 
-    open_run = summarize(engine.run(
-        engine.RunConfig(rate=500, duration=10, warmup=1, max_in_flight=1024, timeout=5), target(url)))
-    closed_run = summarize(engine.run(
-        engine.RunConfig(rate=500, duration=5, warmup=1, arrival="closed", concurrency=2, timeout=5), target(url)))
+    open_run = summarize(
+        engine.run(engine.RunConfig(rate=500, duration=10, warmup=1, max_in_flight=1024, timeout=5), target(url))
+    )
+    closed_run = summarize(
+        engine.run(
+            engine.RunConfig(rate=500, duration=5, warmup=1, arrival="closed", concurrency=2, timeout=5), target(url)
+        )
+    )
 
     print("open  ", open_run["latency_ms"], open_run["achieved_rate"], open_run["send_lag_ms"])
     print("closed", closed_run["latency_ms"], closed_run["completed_rate"])

@@ -18,9 +18,31 @@ def test_find_max_finds_the_capacity_of_a_serial_server(fake_server, tmp_path: P
     # busy machine stays well under the SLO)
     url = fake_server("serial", service_ms=20)
     out = tmp_path / "cap"
-    code = main(["load-test", "--env", "local", "--url", f"{url}/text", "--find-max", "--slo-p99", "150",
-                 "--start-rate", "20", "--step-factor", "1.5", "--step-duration", "1.5", "--warmup", "0.3",
-                 "--bisect-steps", "2", "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "load-test",
+            "--env",
+            "local",
+            "--url",
+            f"{url}/text",
+            "--find-max",
+            "--slo-p99",
+            "150",
+            "--start-rate",
+            "20",
+            "--step-factor",
+            "1.5",
+            "--step-duration",
+            "1.5",
+            "--warmup",
+            "0.3",
+            "--bisect-steps",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     doc = json.loads((out / "capacity.json").read_text())
     rates = [s["rate"] for s in doc["steps"]]
@@ -30,8 +52,7 @@ def test_find_max_finds_the_capacity_of_a_serial_server(fake_server, tmp_path: P
     # cost: the local environment serves model-a and model-b on 1 x ml.c5.large each
     cost = doc["cost"]
     assert cost["cost_per_hour"] == pytest.approx(2 * 0.102)
-    assert cost["cost_per_1000_inferences"] == pytest.approx(
-        1000 * 0.204 / (doc["max_sustainable_rate"] * 3600))
+    assert cost["cost_per_1000_inferences"] == pytest.approx(1000 * 0.204 / (doc["max_sustainable_rate"] * 3600))
     assert (out / "report.html").is_file() and (out / "steps").is_dir()
     assert "per 1,000 inferences" in capsys.readouterr().out
 
@@ -39,14 +60,20 @@ def test_find_max_finds_the_capacity_of_a_serial_server(fake_server, tmp_path: P
 def test_find_max_search_logic_without_a_server() -> None:
     def fake(rate: float) -> dict:
         p99 = 10.0 if rate <= 333 else 500.0
-        return {"latency_ms": {"p99": p99}, "error_rate": 0.0, "completed_rate": rate, "achieved_rate": rate,
-                "generator_behind": False}
+        return {
+            "latency_ms": {"p99": p99},
+            "error_rate": 0.0,
+            "completed_rate": rate,
+            "achieved_rate": rate,
+            "generator_behind": False,
+        }
 
     found = capacity.find_max(fake, capacity.Slo(100), start_rate=100, step_factor=2, bisect_steps=5)
     assert [s.rate for s in found.steps][:3] == [100, 200, 400]
     assert 300 <= found.max_rate <= 333
-    nothing = capacity.find_max(lambda r: {**fake(r), "error_rate": 0.5}, capacity.Slo(100), start_rate=100,
-                                bisect_steps=2)
+    nothing = capacity.find_max(
+        lambda r: {**fake(r), "error_rate": 0.5}, capacity.Slo(100), start_rate=100, bisect_steps=2
+    )
     assert nothing.max_rate is None
 
 

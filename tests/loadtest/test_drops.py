@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.loadtest import engine
 from orchestrator.loadtest.summary import summarize
-from tests.loadtest.helpers import target
+from .helpers import target
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -32,7 +32,7 @@ def test_drops_and_timeouts_when_the_server_hangs(fake_server) -> None:
 
 
 def test_connection_refused_is_an_error_not_a_hang() -> None:
-    from tests.loadtest.helpers import target as make_target
+    from .helpers import target as make_target
 
     result = engine.run(engine.RunConfig(rate=50, duration=0.5, timeout=1), make_target("http://127.0.0.1:9"))
     s = summarize(result)

@@ -14,47 +14,110 @@ from orchestrator.cli import main
 
 pytestmark = pytest.mark.timeout(60)
 
-PCT = {"type": "object", "required": ["p50", "p90", "p99", "p99_9", "max", "mean", "min"],
-       "additionalProperties": False, "properties": {k: {"type": "number", "minimum": 0} for k in
-                                                     ["p50", "p90", "p99", "p99_9", "max", "mean", "min"]}}
-GROUP = {"type": "object", "required": ["count", "success", "errors", "test_success", "test_fail", "latency_ms",
-                                        "labels", "statuses"],
-         "properties": {"latency_ms": PCT, "labels": {"type": "object", "additionalProperties": {"type": "integer"}}}}
+PCT = {
+    "type": "object",
+    "required": ["p50", "p90", "p99", "p99_9", "max", "mean", "min"],
+    "additionalProperties": False,
+    "properties": {k: {"type": "number", "minimum": 0} for k in ["p50", "p90", "p99", "p99_9", "max", "mean", "min"]},
+}
+GROUP = {
+    "type": "object",
+    "required": ["count", "success", "errors", "test_success", "test_fail", "latency_ms", "labels", "statuses"],
+    "properties": {"latency_ms": PCT, "labels": {"type": "object", "additionalProperties": {"type": "integer"}}},
+}
 SUMMARY_SCHEMA = {
     "type": "object",
-    "required": ["schema", "started_at", "target", "config", "elapsed_s", "target_rate", "achieved_rate",
-                 "completed_rate", "requests", "error_rate", "latency_ms", "errors_by_status", "statuses",
-                 "send_lag_ms", "generator_behind", "warnings", "variants", "cases", "timeline",
-                 "latency_histogram", "percentile_distribution"],
+    "required": [
+        "schema",
+        "started_at",
+        "target",
+        "config",
+        "elapsed_s",
+        "target_rate",
+        "achieved_rate",
+        "completed_rate",
+        "requests",
+        "error_rate",
+        "latency_ms",
+        "errors_by_status",
+        "statuses",
+        "send_lag_ms",
+        "generator_behind",
+        "warnings",
+        "variants",
+        "cases",
+        "timeline",
+        "latency_histogram",
+        "percentile_distribution",
+    ],
     "properties": {
         "schema": {"const": "loadtest-summary/1"},
-        "requests": {"type": "object", "required": ["scheduled", "sent", "completed", "success", "errors",
-                                                    "timeouts", "drops"],
-                     "additionalProperties": {"type": "integer", "minimum": 0}},
-        "latency_ms": PCT, "send_lag_ms": PCT,
+        "requests": {
+            "type": "object",
+            "required": ["scheduled", "sent", "completed", "success", "errors", "timeouts", "drops"],
+            "additionalProperties": {"type": "integer", "minimum": 0},
+        },
+        "latency_ms": PCT,
+        "send_lag_ms": PCT,
         "errors_by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
         "variants": {"type": "object", "minProperties": 1, "additionalProperties": GROUP},
         "cases": {"type": "object", "minProperties": 1, "additionalProperties": GROUP},
-        "timeline": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["second", "sent", "completed", "errors", "drops", "p50_ms", "p99_ms"]}},
+        "timeline": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["second", "sent", "completed", "errors", "drops", "p50_ms", "p99_ms"],
+            },
+        },
         "generator_behind": {"type": "boolean"},
     },
 }
 
 
-def test_cli_run_writes_summary_and_self_contained_report(fake_server, tmp_path: Path, capsys,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_run_writes_summary_and_self_contained_report(
+    fake_server, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = fake_server("fixed")
     cases = tmp_path / "cases.json"
-    cases.write_text(json.dumps({"TestData": [
-        {"name": "world", "request": {"sentence": "a"}, "response": {"success": "true"}},
-        {"name": "sports", "request": {"sentence": "b"}, "response": {"success": "false"}},
-    ]}))
+    cases.write_text(
+        json.dumps(
+            {
+                "TestData": [
+                    {"name": "world", "request": {"sentence": "a"}, "response": {"success": "true"}},
+                    {"name": "sports", "request": {"sentence": "b"}, "response": {"success": "false"}},
+                ]
+            }
+        )
+    )
     monkeypatch.setenv("LT_KEY", "secret-key")
     out = tmp_path / "out"
-    code = main(["load-test", "--env", "local", "--url", f"{url}/text", "--api-key-env", "LT_KEY",
-                 "--cases", str(cases), "--rate", "200", "--duration", "2", "--warmup", "0.5",
-                 "--arrival", "poisson", "--seed", "3", "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "load-test",
+            "--env",
+            "local",
+            "--url",
+            f"{url}/text",
+            "--api-key-env",
+            "LT_KEY",
+            "--cases",
+            str(cases),
+            "--rate",
+            "200",
+            "--duration",
+            "2",
+            "--warmup",
+            "0.5",
+            "--arrival",
+            "poisson",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "model-a" in printed and "model-b" in printed and "p99" in printed

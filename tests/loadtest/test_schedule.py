@@ -20,7 +20,7 @@ def test_poisson_schedule_is_seeded_and_has_the_right_mean() -> None:
     b = list(itertools.islice(send_offsets(1000, "poisson", seed=7), 20000))
     c = list(itertools.islice(send_offsets(1000, "poisson", seed=8), 20000))
     assert a == b and a != c
-    gaps = [y - x for x, y in zip(a, a[1:])]
+    gaps = [y - x for x, y in itertools.pairwise(a)]
     assert statistics.fmean(gaps) == pytest.approx(0.001, rel=0.03)
     assert statistics.pstdev(gaps) == pytest.approx(0.001, rel=0.05)  # exponential: sd == mean
     assert all(g >= 0 for g in gaps)

@@ -46,8 +46,13 @@ def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Environment]:
 
 
 def _client(env: Environment, service: str):
-    return boto3.client(service, region_name=env.region, endpoint_url=f"http://127.0.0.1:{env.control_plane_port}",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        service,
+        region_name=env.region,
+        endpoint_url=f"http://127.0.0.1:{env.control_plane_port}",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def test_trigger_tests_publishes_the_original_message(moto_env: Environment, tmp_path: Path, capsys) -> None:
@@ -72,8 +77,9 @@ def test_trigger_tests_publishes_the_original_message(moto_env: Environment, tmp
     assert first["response"] == {"success": "true", "label": 1}
 
     custom = tmp_path / "m.json"
-    custom.write_text(json.dumps({"Config": {"IntervalInSec": 1, "DurationInSec": 5},
-                                  "TestData": [{"request": {"sentence": "x"}}]}))
+    custom.write_text(
+        json.dumps({"Config": {"IntervalInSec": 1, "DurationInSec": 5}, "TestData": [{"request": {"sentence": "x"}}]})
+    )
     assert main(["trigger-tests", "--env", "local", "--message", str(custom)]) == 0
     got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
     assert json.loads(json.loads(got[0]["Body"])["Message"])["Config"]["DurationInSec"] == 5
@@ -81,11 +87,32 @@ def test_trigger_tests_publishes_the_original_message(moto_env: Environment, tmp
     assert main(["trigger-tests", "--env", "local", "--message", str(custom)]) == 2
 
 
-def test_published_run_reads_back_as_the_tester_dashboard_view(moto_env: Environment, fake_server, tmp_path: Path,
-                                                               capsys) -> None:
+def test_published_run_reads_back_as_the_tester_dashboard_view(
+    moto_env: Environment, fake_server, tmp_path: Path, capsys
+) -> None:
     url = fake_server("fixed")
-    assert main(["load-test", "--env", "local", "--url", f"{url}/text", "--rate", "100", "--duration", "1",
-                 "--warmup", "0.2", "--out", str(tmp_path / "o"), "--quiet", "--publish-metrics"]) == 0
+    assert (
+        main(
+            [
+                "load-test",
+                "--env",
+                "local",
+                "--url",
+                f"{url}/text",
+                "--rate",
+                "100",
+                "--duration",
+                "1",
+                "--warmup",
+                "0.2",
+                "--out",
+                str(tmp_path / "o"),
+                "--quiet",
+                "--publish-metrics",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert "published to CloudWatch namespace text-classification" in capsys.readouterr().out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import random
@@ -30,8 +31,10 @@ def test_runtime_url_resolution_order() -> None:
     kw = {"ssm_prefix": PREFIX, "region": "us-east-2"}
     assert targets.runtime_url(**kw, embedded=True, get=ssm, environ=env_var) == "http://127.0.0.1:7000"
     assert targets.runtime_url(**kw, embedded=True, get=ssm, environ={}) == "http://127.0.0.1:7001"
-    assert targets.runtime_url(**kw, embedded=False, get=getter({}), environ={}) == \
-        "https://runtime.sagemaker.us-east-2.amazonaws.com"
+    assert (
+        targets.runtime_url(**kw, embedded=False, get=getter({}), environ={})
+        == "https://runtime.sagemaker.us-east-2.amazonaws.com"
+    )
     with pytest.raises(OrchestratorError, match=targets.RUNTIME_ENV_VAR):
         targets.runtime_url(**kw, embedded=True, get=getter({}), environ={})
     assert targets.invocations_url("http://h:1/", "my ep") == "http://h:1/endpoints/my%20ep/invocations"
@@ -42,8 +45,10 @@ def test_api_target_reads_url_and_secure_key() -> None:
 
     def get(name: str, decrypt: bool):
         seen.append((name, decrypt))
-        return {f"{PREFIX}/api-hosting/invoke_url": "https://x.example/local/text",
-                f"{PREFIX}/api-hosting/api_key": "k"}.get(name)
+        return {
+            f"{PREFIX}/api-hosting/invoke_url": "https://x.example/local/text",
+            f"{PREFIX}/api-hosting/api_key": "k",
+        }.get(name)
 
     assert targets.api_target(PREFIX, get) == ("https://x.example/local/text", "k")
     assert (f"{PREFIX}/api-hosting/api_key", True) in seen
@@ -52,8 +57,13 @@ def test_api_target_reads_url_and_secure_key() -> None:
 
 
 def test_api_requests_carry_key_and_variant_header() -> None:
-    t = targets.build_target("http://127.0.0.1:8080/local/text?x=1", [cases.Case("a", b'{"s":1}')], kind="api",
-                             api_key="KEY", variant="model-b")
+    t = targets.build_target(
+        "http://127.0.0.1:8080/local/text?x=1",
+        [cases.Case("a", b'{"s":1}')],
+        kind="api",
+        api_key="KEY",
+        variant="model-b",
+    )
     raw = t.render()[0]
     head, body = raw.split(b"\r\n\r\n", 1)
     assert head.startswith(b"POST /local/text?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 7")
@@ -82,8 +92,14 @@ def test_parse_url_defaults() -> None:
 
 def test_cases_from_files_and_environment(tmp_path: Path) -> None:
     f = tmp_path / "c.json"
-    f.write_text(json.dumps([{"name": "a", "request": {"sentence": "x"}, "response": {"label": 1}},
-                             {"request": "raw text", "content_type": "text/csv"}]))
+    f.write_text(
+        json.dumps(
+            [
+                {"name": "a", "request": {"sentence": "x"}, "response": {"label": 1}},
+                {"request": "raw text", "content_type": "text/csv"},
+            ]
+        )
+    )
     loaded = cases.load_file(f)
     assert [c.name for c in loaded] == ["a", "case-2"]
     assert loaded[0].body == b'{"sentence":"x"}' and loaded[0].expected == {"label": 1}
@@ -119,8 +135,7 @@ def test_recorder_excludes_warmup_and_splits_variants() -> None:
     rec.sent(0.5, 0.0)
     rec.result(0.5, 0.001, 0, 200, {}, b'{"success":"true","label":1,"variant":"v1"}', None)
     rec.sent(1.5, 0.0)
-    rec.result(1.5, 0.002, 0, 200, {b"x-amzn-invoked-production-variant": b"v2"}, b'{"success":"true","label":2}',
-               None)
+    rec.result(1.5, 0.002, 0, 200, {b"x-amzn-invoked-production-variant": b"v2"}, b'{"success":"true","label":2}', None)
     rec.sent(1.6, 0.0)
     rec.result(1.6, 0.003, 0, 503, {}, b'{"message":"busy"}', None)
     rec.dropped(0.9)
@@ -150,7 +165,7 @@ def test_progress_lines_on_a_pipe_and_a_tty() -> None:
 
 def test_durations_and_trigger_message_validation() -> None:
     assert seconds("90") == 90 and seconds("2m") == 120 and seconds("500ms") == 0.5 and seconds("1h") == 3600
-    with pytest.raises(Exception):
+    with pytest.raises(argparse.ArgumentTypeError):
         seconds("soon")
     msg = tester.trigger_message({"interval_sec": 10, "duration_sec": 600}, [{"name": "a", "request": {}}])
     assert msg["Config"] == {"IntervalInSec": 10, "DurationInSec": 600} and tester.validate_message(msg) == []
@@ -158,8 +173,6 @@ def test_durations_and_trigger_message_validation() -> None:
 
 
 def test_cli_resolves_an_endpoint_target_from_a_runtime_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    import argparse
-
     from orchestrator.commands.load_test import resolve_target
     from orchestrator.config import load_environment
 
