@@ -155,3 +155,34 @@ def test_wire_format_round_trip() -> None:
     resps = [WireResponse(7, 200, "application/json", b"{}"), WireResponse(8, 503, "text/plain", b"Worker died.")]
     frames, _ = split_frames(bytearray(encode_responses(resps)))
     assert decode_responses(frames[0][1]) == resps
+
+
+def test_model_archives_are_extracted_safely(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import tarfile
+
+    from orchestrator.dataplane.sagemaker.model_data import ModelDataError, resolve_model_dir
+
+    def archive(name: str, members: dict[str, bytes]) -> str:
+        path = tmp_path / name
+        with tarfile.open(path, "w:gz") as tar:
+            for member, data in members.items():
+                info = tarfile.TarInfo(member)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        return str(path)
+
+    good = resolve_model_dir(archive("good.tar.gz", {"code/inference.py": b"x = 1\n", "model.json": b"{}"}), tmp_path / "work")
+    assert sorted(p.name for p in good.iterdir()) == ["code", "model.json"]
+    assert resolve_model_dir(str(tmp_path / "good.tar.gz"), tmp_path / "work") == good  # cached
+    with pytest.raises(ModelDataError):
+        resolve_model_dir(archive("evil.tar.gz", {"../escape.py": b"boom"}), tmp_path / "work")
+    assert not (tmp_path / "escape.py").exists()
+    fetched: list[tuple[str, str]] = []
+
+    def fetch(bucket: str, key: str, dest) -> None:  # type: ignore[no-untyped-def]
+        fetched.append((bucket, key))
+        dest.write_bytes((tmp_path / "good.tar.gz").read_bytes())
+
+    s3_dir = resolve_model_dir("s3://bucket/models/a/model.tar.gz", tmp_path / "work", fetch)
+    assert fetched == [("bucket", "models/a/model.tar.gz")] and (s3_dir / "code" / "inference.py").exists()

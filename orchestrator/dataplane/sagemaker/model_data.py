@@ -41,12 +41,16 @@ def safe_extract_tar(archive: Path, dest: Path) -> None:
 
 
 def _extract(archive: Path, dest: Path) -> None:
-    try:  # the packaging engineer's helper, when present
-        from orchestrator.packaging import safe_extract  # type: ignore[attr-defined]
+    try:  # the packaging module's helper (same rules, richer report)
+        from orchestrator.packaging.errors import UnsafeArchiveError
+        from orchestrator.packaging.safe_extract import safe_extract
     except ImportError:
         safe_extract_tar(archive, dest)
-    else:
+        return
+    try:
         safe_extract(archive, dest)
+    except UnsafeArchiveError as exc:
+        raise ModelDataError(str(exc)) from exc
 
 
 def default_s3_fetcher(bucket: str, key: str, dest: Path) -> None:
@@ -64,7 +68,8 @@ def resolve_model_dir(model_data: str, work_dir: Path, fetch_s3: S3Fetcher | Non
         return source.resolve()
     digest = hashlib.sha256(model_data.encode()).hexdigest()[:16]
     target = work_dir / digest
-    if (target / ".extracted").exists():
+    marker = work_dir / f"{digest}.extracted"  # beside, not inside: the model dir holds only the archive
+    if marker.exists() and target.is_dir():
         return target
     tmp = work_dir / f".{digest}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -87,9 +92,9 @@ def resolve_model_dir(model_data: str, work_dir: Path, fetch_s3: S3Fetcher | Non
             _extract(archive, extracted)
         except (tarfile.TarError, OSError) as exc:
             raise ModelDataError(f"could not extract {model_data}: {exc}") from exc
-        (extracted / ".extracted").touch()
         shutil.rmtree(target, ignore_errors=True)
         extracted.rename(target)
+        marker.touch()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

@@ -42,6 +42,7 @@ pid changes (a watchdog thread), and via prctl(PR_SET_PDEATHSIG, SIGKILL) on Lin
 from __future__ import annotations
 
 import csv
+import gc
 import importlib
 import inspect
 import io
@@ -511,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc(file=sys.stderr)
         sock.sendall(encode_frame(KIND_LOAD_FAILED, f"{type(exc).__name__}: {exc}".encode()))
         return 1
+    gc.collect()
+    gc.freeze()  # the model's object graph is long-lived: keep it out of every future GC pass
     sock.sendall(encode_frame(KIND_READY, json.dumps({"pid": os.getpid()}).encode()))
     try:
         _serve(sock, service)
