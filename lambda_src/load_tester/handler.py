@@ -5,7 +5,8 @@ Environment:
   STAGE              value of the Stage dimension (required)
   API_URL_BASE       https://<api>.execute-api.<region>.amazonaws.com/<stage>; a case POSTs to <base>/<resource>
   API_INVOKE_URL     alternative: the full URL of POST /<resource> (SSM api-hosting/invoke_url); a case's
-                     resource replaces its last path segment, a case without resource uses it as is
+                     resource replaces as many trailing path segments as it has ("text" -> the last one),
+                     a case without resource uses it as is
   API_KEY_PARAMETER  SSM name of the API key (SecureString, read with decryption once per container);
                      unset -> no x-api-key header
   HTTP_TIMEOUT_SEC   per-request timeout (default 30; API Gateway gives up after 29 s)
@@ -13,6 +14,7 @@ Environment:
   METRIC_FLUSH_SEC   PutMetricData period (default 10)
   MAX_IN_FLIGHT      worker threads / concurrent requests in rate mode (default 64)
   LOG_LEVEL          default INFO
+  TESTER_ID          optional, copied into the logs and the summary (which of the N testers this is)
 Returns a summary: sent, ok, errors, test_pass, test_fail, p50_ms, p99_ms, ... (see runner.Runner.summary).
 """
 
@@ -105,7 +107,9 @@ class Settings:
         assert self.invoke_url
         if not case.resource:
             return self.invoke_url
-        return self.invoke_url.rstrip("/").rsplit("/", 1)[0] + "/" + case.resource
+        # The case's resource replaces as many trailing path segments as it has ("text" -> the last one).
+        depth = len(case.resource.split("/"))
+        return self.invoke_url.rstrip("/").rsplit("/", depth)[0] + "/" + case.resource
 
 
 def _remaining_ms(context: Any) -> float | None:
@@ -174,5 +178,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     )
     summary = runner.run()
     summary.update(stats)
+    if os.environ.get("TESTER_ID"):
+        summary["tester_id"] = os.environ["TESTER_ID"]
     logger.info("load test finished", extra={"fields": {"summary": summary}})
     return summary

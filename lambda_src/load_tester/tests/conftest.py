@@ -20,7 +20,7 @@ FAKE_AWS_ENV = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing
 @pytest.fixture(autouse=True)
 def tester_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "API_URL_BASE", "API_INVOKE_URL", "API_KEY_PARAMETER",
-                "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "MAX_IN_FLIGHT"):
+                "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "MAX_IN_FLIGHT", "TESTER_ID"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "*")
     monkeypatch.setenv("no_proxy", "*")

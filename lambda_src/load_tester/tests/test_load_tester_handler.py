@@ -30,13 +30,14 @@ def _stats(cloudwatch: Any, metric: str, case: str, statistic: str) -> float:
 
 
 def test_closed_loop_counts_checks_and_emits_the_original_metrics(
-    tester: ModuleType, aws: dict[str, Any], api: FakeApi
+    tester: ModuleType, aws: dict[str, Any], api: FakeApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api.routes["/local/text"] = (200, {"success": "true", "label": 1, "variant": "model-a"})
     message = {"Config": {"IntervalInSec": 0.05, "DurationInSec": 0.6}, "TestData": cases(WORLD, SPORTS, interval=0.02)}
+    monkeypatch.setenv("TESTER_ID", "3")
     summary = tester.lambda_handler(sns_event(message), FakeContext(30_000))
 
-    assert summary["mode"] == "closed_loop"
+    assert summary["mode"] == "closed_loop" and summary["tester_id"] == "3"
     assert summary["stopped_by"] == "duration"
     assert summary["sent"] == len(api.requests) >= 4
     assert summary["ok"] == summary["sent"] and summary["errors"] == 0

@@ -167,6 +167,10 @@ def test_urls_from_base_or_invoke_url(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = handler.Settings.from_env()
     assert settings.url_for(text_case) == "https://abc.execute-api.us-east-2.amazonaws.com/demo/text"
     assert settings.url_for(no_resource) == "https://abc.execute-api.us-east-2.amazonaws.com/demo/text"
+    nested = parse_plan({"TestData": [{"resource": "v1/other", "request": {}}]}).cases[0]
+    monkeypatch.setenv("API_INVOKE_URL", "http://127.0.0.1:4566/restapis/abc/demo/_user_request_/v1/text")
+    assert handler.Settings.from_env().url_for(nested) == (
+        "http://127.0.0.1:4566/restapis/abc/demo/_user_request_/v1/other")
     monkeypatch.setenv("API_INVOKE_URL", "file:///etc/passwd")
     with pytest.raises(handler.ConfigurationError, match="http"):
         handler.Settings.from_env()

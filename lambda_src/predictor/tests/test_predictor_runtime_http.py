@@ -150,3 +150,13 @@ def test_unreachable_runtime_maps_to_503(predictor: ModuleType, monkeypatch) -> 
     monkeypatch.setenv("SAGEMAKER_MAX_ATTEMPTS", "1")
     response = predictor.lambda_handler(make_event({"sentence": "x"}), None)
     assert response["statusCode"] == 503
+
+
+def test_read_timeouts_are_retried_by_standard_mode(predictor: ModuleType, runtime: FakeRuntime, monkeypatch) -> None:
+    """Documents botocore behaviour the Terraform timeouts must allow for: attempts x read timeout."""
+    monkeypatch.setenv("SAGEMAKER_READ_TIMEOUT_SEC", "0.2")
+    monkeypatch.setenv("SAGEMAKER_MAX_ATTEMPTS", "2")
+    runtime.delay = 0.6
+    response = predictor.lambda_handler(make_event({"sentence": "x"}), None)
+    assert response["statusCode"] == 504
+    assert len(runtime.requests) == 2
