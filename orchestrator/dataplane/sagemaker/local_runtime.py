@@ -168,7 +168,7 @@ class LocalSageMakerRuntime:
         loop = asyncio.get_running_loop()
         data = self.metrics.collect()
         await loop.run_in_executor(None, self.metrics.send, data)
-        await loop.run_in_executor(None, self.capture.flush)
+        await self.capture.flush_async()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run a coroutine on the data plane's loop (tests and tools)."""

@@ -1,0 +1,297 @@
+"""Warm worker processes per function, with Lambda's concurrency semantics.
+
+Why processes: functions must not share interpreter state with each other or with the service
+(module globals, ``os.environ``, monkey patches), and a runaway invocation must be killable at its
+timeout. Why warm pools: a real Lambda container keeps the handler module imported between
+invocations (clients, caches), and spawning per request would cap the API path at a few dozen
+requests per second.
+
+Concurrency, as AWS counts it: every invocation in flight (waiting for a worker or running) counts.
+Above the function's reserved concurrency (or the account limit when none is reserved) a
+synchronous invocation is throttled (429 ``TooManyRequestsException``); asynchronous ones wait, as
+Lambda's internal queue retries them. Separately, a machine cannot run an account's 1,000
+containers, so at most ``max_workers`` processes run per function; invocations beyond that (but
+within concurrency) wait for the next free worker instead of failing. That is the one deliberate
+deviation from AWS and it only adds latency.
+
+Workers started for an older fingerprint (code, handler, memory, environment) are retired: idle
+ones at once, busy ones when their invocation ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.dataplane.lambdas import protocol
+from orchestrator.dataplane.lambdas.function_config import FunctionConfig
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+ACCOUNT_CONCURRENCY_LIMIT = 1000  # AWS's default per-region limit
+DEFAULT_MAX_WORKERS = int(os.environ.get("ORCHESTRATOR_LAMBDA_MAX_WORKERS", "10"))
+INIT_GRACE_S = 10.0  # Lambda gives the init phase its own 10 s budget
+_PR_SET_PDEATHSIG = 1
+
+
+class Throttled(Exception):
+    """Concurrency limit reached (``reason`` is the AWS ``Reason`` string)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class WorkerTimeout(Exception):
+    """The invocation ran past the function's timeout; the worker was killed."""
+
+
+class WorkerDied(Exception):
+    """The worker process exited in the middle of an invocation."""
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+@dataclass(frozen=True)
+class WorkerEnv:
+    """What the service adds to every function's environment (endpoints of the embedded services)."""
+
+    control_plane_url: str
+    sagemaker_runtime_url: str | None = None
+
+
+@dataclass
+class Reply:
+    """One finished invocation as the worker reported it."""
+
+    ok: bool
+    body: bytes
+    log: str
+    init_ms: float
+    mem_mb: int
+
+
+def _log_stream_name(version: str) -> str:
+    return time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{version}]{uuid.uuid4().hex}"
+
+
+class Worker:
+    """One process running one function version; handles one invocation at a time."""
+
+    def __init__(self, config: FunctionConfig, code_dir: Path, env: WorkerEnv) -> None:
+        self.config = config
+        self.fingerprint = config.fingerprint
+        self.code_dir = code_dir
+        self.log_stream = _log_stream_name(config.version)
+        self.proc: asyncio.subprocess.Process | None = None
+        self.invocations = 0
+        self._env = self._environment(env)
+
+    def _environment(self, env: WorkerEnv) -> dict[str, str]:
+        cfg = self.config
+        values = dict(cfg.environment)
+        values.update({
+            "AWS_LAMBDA_FUNCTION_NAME": cfg.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": cfg.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(cfg.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": cfg.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{cfg.runtime}",
+            "AWS_REGION": cfg.region,
+            "AWS_DEFAULT_REGION": cfg.region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SESSION_TOKEN": "test",
+            "AWS_ENDPOINT_URL": env.control_plane_url,
+            "LAMBDA_TASK_ROOT": str(self.code_dir),
+            "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "HOME": "/tmp",
+        })
+        if env.sagemaker_runtime_url:
+            values["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = env.sagemaker_runtime_url
+        return values
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", str(BOOTSTRAP), str(self.code_dir), self.config.handler,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None,
+            env=self._env, cwd=str(self.code_dir), preexec_fn=_die_with_parent,
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def invoke(self, request_id: str, payload: bytes, timeout_s: float) -> Reply:
+        """Run one invocation; raises WorkerTimeout (worker killed) or WorkerDied."""
+        proc = self.proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        wait = timeout_s + (INIT_GRACE_S if self.invocations == 0 else 0.0)
+        self.invocations += 1
+        deadline_ms = int((time.time() + timeout_s) * 1000)
+        try:
+            proc.stdin.write(protocol.encode({"rid": request_id, "deadline_ms": deadline_ms,
+                                              "arn": self.config.arn}, payload))
+            reply = await asyncio.wait_for(self._read_reply(proc.stdout), wait)
+        except asyncio.TimeoutError:
+            self.kill()
+            raise WorkerTimeout(request_id) from None
+        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError) as exc:
+            self.kill()
+            raise WorkerDied(f"worker exited: {exc}") from None
+        return reply
+
+    @staticmethod
+    async def _read_reply(stdout: asyncio.StreamReader) -> Reply:
+        import json
+
+        head_len, body_len = protocol.decode_sizes(await stdout.readexactly(protocol.FRAME.size))
+        header = json.loads(await stdout.readexactly(head_len))
+        body = await stdout.readexactly(body_len) if body_len else b""
+        return Reply(bool(header.get("ok")), body, str(header.get("log", "")),
+                     float(header.get("init_ms", 0.0)), int(header.get("mem_mb", 0)))
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+
+    def close(self) -> None:
+        """Ask the worker to exit (end of its stdin); kill as a fallback is the pool's job."""
+        if self.proc is not None and self.proc.stdin is not None and self.proc.returncode is None:
+            try:
+                self.proc.stdin.close()
+            except Exception:
+                self.kill()
+
+
+@dataclass
+class FunctionPool:
+    """Workers and in-flight accounting of one function (all access on the runtime's loop)."""
+
+    name: str
+    max_workers: int = DEFAULT_MAX_WORKERS
+    fingerprint: tuple[Any, ...] | None = None
+    idle: collections.deque[Worker] = field(default_factory=collections.deque)
+    workers: set[Worker] = field(default_factory=set)
+    waiters: collections.deque[asyncio.Future[Worker]] = field(default_factory=collections.deque)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+    def limit(self, config: FunctionConfig) -> int:
+        if config.reserved_concurrency is not None and config.reserved_concurrency >= 0:
+            return config.reserved_concurrency
+        return ACCOUNT_CONCURRENCY_LIMIT
+
+    def retire_all(self) -> None:
+        """Forget the current fingerprint: idle workers exit now, busy ones after their invocation."""
+        self.fingerprint = None
+        while self.idle:
+            worker = self.idle.popleft()
+            self.workers.discard(worker)
+            worker.close()
+
+    async def acquire(self, config: FunctionConfig, code_dir: Path, env: WorkerEnv, *, throttle: bool) -> Worker:
+        """A worker for ``config`` (counts the invocation as in flight; pair with :meth:`release`)."""
+        if config.fingerprint != self.fingerprint:
+            self.retire_all()
+            self.fingerprint = config.fingerprint
+        limit = self.limit(config)
+        if throttle and self.in_flight >= limit:
+            reason = ("ReservedFunctionConcurrentInvocationLimitExceeded" if config.reserved_concurrency is not None
+                      else "ConcurrentInvocationLimitExceeded")
+            raise Throttled(reason)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            while self.idle:
+                worker = self.idle.pop()  # most recently used: warmest caches
+                if worker.alive and worker.fingerprint == self.fingerprint:
+                    return worker
+                self.workers.discard(worker)
+                worker.close()
+            if len(self.workers) < max(1, min(limit, self.max_workers)):
+                return await self._spawn(config, code_dir, env)
+            waiter: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
+            self.waiters.append(waiter)
+            try:
+                return await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    self.idle.append(waiter.result())  # handed over just as we gave up: keep it
+                raise
+        except BaseException:
+            self.in_flight -= 1
+            raise
+
+    async def _spawn(self, config: FunctionConfig, code_dir: Path, env: WorkerEnv) -> Worker:
+        worker = Worker(config, code_dir, env)
+        self.workers.add(worker)
+        try:
+            await worker.start()
+        except BaseException:
+            self.workers.discard(worker)
+            raise
+        return worker
+
+    def release(self, worker: Worker, config: FunctionConfig, code_dir: Path, env: WorkerEnv) -> None:
+        """End of an invocation: hand the worker to the next waiter, park it, or replace a dead one."""
+        self.in_flight -= 1
+        reusable = worker.alive and worker.fingerprint == self.fingerprint
+        if not reusable:
+            self.workers.discard(worker)
+            worker.close()
+        while self.waiters and self.waiters[0].done():
+            self.waiters.popleft()
+        if self.waiters:
+            waiter = self.waiters.popleft()
+            if reusable:
+                waiter.set_result(worker)
+            else:
+                task = asyncio.ensure_future(self._spawn(config, code_dir, env))
+                task.add_done_callback(lambda t: self._hand_over(t, waiter))
+            return
+        if reusable:
+            self.idle.append(worker)
+
+    def _hand_over(self, spawned: asyncio.Task[Worker], waiter: asyncio.Future[Worker]) -> None:
+        if spawned.cancelled():
+            return
+        error = spawned.exception()
+        if waiter.done():  # the waiter gave up meanwhile: keep the new worker warm
+            if error is None:
+                self.idle.append(spawned.result())
+        elif error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(spawned.result())
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            worker.close()
+            worker.kill()
+        self.workers.clear()
+        self.idle.clear()
