@@ -283,6 +283,8 @@ class CaptureWriter:
             return self._write(self._render())
 
     async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
+        """Stop the periodic flush (never in the middle of one: records taken are never dropped), flush."""
+        async with self._async_lock:
+            if self._task:
+                self._task.cancel()
         await self.flush_async()
