@@ -125,3 +125,22 @@ def test_ping(served: LocalSageMakerRuntime) -> None:
     import urllib.request
 
     assert urllib.request.urlopen(f"{served.url}/ping", timeout=5).status == 200
+    r = urllib.request.urlopen(f"{served.url}/endpoints/ep/ping", timeout=5)
+    assert r.status == 200 and json.loads(r.read()) == {"status": "Healthy", "workers": {"a": 1}}
+
+
+def test_full_queue_is_service_unavailable(runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any) -> None:
+    d = model_factory()
+    runtime.apply(endpoint("busy", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "TS_JOB_QUEUE_SIZE": "1"})))
+
+    def call(_: int) -> str:
+        try:
+            invoke(smr, "busy", body=b'{"sleep": 0.5}')
+            return "ok"
+        except ClientError as exc:
+            assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+            return exc.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(6) as pool:
+        got = Counter(pool.map(call, range(6)))
+    assert got["ok"] >= 1 and got["ServiceUnavailable"] >= 1 and set(got) <= {"ok", "ServiceUnavailable"}

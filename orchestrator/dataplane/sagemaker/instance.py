@@ -293,7 +293,8 @@ class ModelInstance:
         # batch size 1: hand a busy worker its next request ahead of time, so it never idles for an IPC
         # round trip; batching: one batch at a time, so the queue grows into the next (bigger) batch
         self.depth = 2 if self.batch_size == 1 else 1
-        self.max_queue = max_queue or max(100, 100 * self.workers_count * self.batch_size)
+        # TorchServe's job_queue_size (env form TS_JOB_QUEUE_SIZE); full queue -> 503 ServiceUnavailable
+        self.max_queue = max_queue or max(1, _env_int(env, "TS_JOB_QUEUE_SIZE", max(100, 100 * self.workers_count * self.batch_size)))
         self.arriving = arriving
         self.load_timeout = load_timeout
         self.stop_grace = stop_grace

@@ -3,7 +3,8 @@
 Point boto3 at it with `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:<port>` (any SigV4
 signature is accepted: this is a local emulator). Routes:
   * `POST /endpoints/{EndpointName}/invocations` — InvokeEndpoint;
-  * `GET /ping` — 200 while the runtime runs.
+  * `GET /ping` — 200 while the runtime runs;
+  * `GET /endpoints/{EndpointName}/ping` — 200 while every variant has a live worker, else 503.
 
 Why a raw protocol: the front end is the only single-threaded part of the data plane, so it is
 asyncio + httptools with no framework in between, TCP_NODELAY on every connection (a Nagle/delayed-ACK
@@ -139,6 +140,16 @@ class RuntimeServer:
         return self.response(
             status, body, [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)], keep_alive
         )
+
+    def ping(self, name: str, keep_alive: bool) -> bytes:
+        """GET /endpoints/<name>/ping: 200 while every variant has a live worker (the containers' /ping)."""
+        ep = self.manager.endpoints.get(name)
+        if ep is None:
+            return self.error(404, "ValidationError", f"Endpoint {name} of account {self.account_id} not found.", keep_alive)
+        workers = {v.name: sum(i.healthy_workers for i in v.instances) for v in ep.variants}
+        healthy = all(workers.values())
+        body = json.dumps({"status": "Healthy" if healthy else "Unhealthy", "workers": workers}).encode()
+        return self.response(200 if healthy else 503, body, [("Content-Type", "application/json")], keep_alive)
 
     def log_stream_arn(self, endpoint: str) -> str:
         return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
@@ -313,6 +324,8 @@ class _Connection(asyncio.Protocol):
                 server.invoke(self, slot, name, self.headers, body, self.size, keep_alive)
             elif method == b"GET" and url == b"/ping":
                 self.answer(slot, server.response(200, b"", [], keep_alive))
+            elif method == b"GET" and url.startswith(_PREFIX) and url.endswith(b"/ping"):
+                self.answer(slot, server.ping(url[len(_PREFIX) : -5].decode("latin-1"), keep_alive))
             else:
                 self.answer(slot, server.error(404, "UnknownOperationException", f"No route for {method.decode()} {url.decode('latin-1')}", keep_alive))
         except Exception as exc:  # noqa: BLE001 - answer, never hang the client

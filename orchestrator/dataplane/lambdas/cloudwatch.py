@@ -1,0 +1,146 @@
+"""CloudWatch Logs and metrics of the data plane, written into moto's backends in-process.
+
+Why in-process and batched: the hot path (thousands of invocations per second) must only append
+to a list; a background thread moves what accumulated into moto's logs and cloudwatch backends
+every ``interval`` seconds (PutLogEvents-shaped events; PutMetricData statistic sets, one per
+metric and dimension set per flush). Nothing goes over HTTP and nothing is kept once flushed: moto
+holds the logs and metrics, as CloudWatch would.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = float(os.environ.get("ORCHESTRATOR_DATAPLANE_FLUSH_SECONDS", "2"))
+
+Dims = tuple[tuple[str, str], ...]
+
+
+@dataclass
+class _Stat:
+    count: float = 0.0
+    total: float = 0.0
+    minimum: float = float("inf")
+    maximum: float = float("-inf")
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        if value < self.minimum:
+            self.minimum = value
+        if value > self.maximum:
+            self.maximum = value
+
+
+@dataclass
+class MetricBuffer:
+    """Statistic sets per (metric, dimensions) since the last flush, for one namespace."""
+
+    namespace: str
+    units: dict[str, str] = field(default_factory=dict)
+    _stats: dict[tuple[str, Dims], _Stat] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, metric: str, dims: Dims, value: float) -> None:
+        key = (metric, dims)
+        stat = self._stats.get(key)
+        if stat is None:
+            with self._lock:
+                stat = self._stats.setdefault(key, _Stat())
+        stat.add(value)
+
+    def drain(self) -> list[dict[str, Any]]:
+        with self._lock:
+            stats, self._stats = self._stats, {}
+        return [
+            {
+                "MetricName": metric,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+                "Unit": self.units.get(metric, "Count"),
+                "StatisticValues": {"SampleCount": s.count, "Sum": s.total, "Minimum": s.minimum, "Maximum": s.maximum},
+            }
+            for (metric, dims), s in stats.items() if s.count
+        ]
+
+
+@dataclass
+class LogBuffer:
+    """Log events per (account, region, group, stream) since the last flush."""
+
+    _events: list[tuple[str, str, str, str, int, str]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, account: str, region: str, group: str, stream: str, lines: list[tuple[int, str]]) -> None:
+        with self._lock:
+            self._events.extend((account, region, group, stream, ts, msg) for ts, msg in lines)
+
+    def drain(self) -> dict[tuple[str, str, str, str], list[dict[str, Any]]]:
+        with self._lock:
+            events, self._events = self._events, []
+        grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+        for account, region, group, stream, ts, msg in events:
+            grouped.setdefault((account, region, group, stream), []).append({"timestamp": ts, "message": msg})
+        return grouped
+
+
+def write_logs(grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]]) -> None:
+    """PutLogEvents into moto, creating the group (as Lambda does when it is missing) and stream."""
+    from moto.logs.models import logs_backends
+
+    for (account, region, group, stream), events in grouped.items():
+        backend = logs_backends[account][region]
+        if group not in backend.groups:
+            backend.create_log_group(group, {})
+        if stream not in backend.groups[group].streams:
+            backend.create_log_stream(group, stream)
+        events.sort(key=lambda e: e["timestamp"])
+        for start in range(0, len(events), 10_000):  # PutLogEvents' batch limit
+            backend.put_log_events(group, stream, events[start:start + 10_000])
+
+
+def write_metrics(account: str, region: str, buffer: MetricBuffer) -> None:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    data = buffer.drain()
+    for start in range(0, len(data), 1000):
+        cloudwatch_backends[account][region].put_metric_data(buffer.namespace, data[start:start + 1000])
+
+
+class Flusher:
+    """A daemon thread calling ``flush()`` every ``interval`` seconds, and once more at stop."""
+
+    def __init__(self, name: str, flush: Callable[[], None], interval: float = FLUSH_INTERVAL_S) -> None:
+        self._flush = flush
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def flush_now(self) -> None:
+        try:
+            self._flush()
+        except Exception:
+            log.exception("telemetry flush failed")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.flush_now()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.flush_now()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

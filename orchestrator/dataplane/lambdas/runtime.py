@@ -1,0 +1,299 @@
+"""The local Lambda service: invoke a function deployed in the control plane, as Lambda would.
+
+One asyncio loop (uvloop when installed) in its own thread owns every worker pipe, so an invocation
+costs no thread hand-off beyond the caller's: the API Gateway data plane runs on the same loop and
+awaits :meth:`LambdaRuntime.invoke` directly; WSGI threads (the ``Invoke`` API) and the event bus
+(SNS) use :meth:`invoke_threadsafe` / :meth:`submit_event`.
+
+Per invocation: read the function from moto (:mod:`.function_config`), get a warm worker
+(:mod:`.worker_pool`), run, then record START/END/REPORT and the function's output for
+``/aws/lambda/<fn>`` and the ``AWS/Lambda`` metrics (:mod:`.cloudwatch`, flushed in the background).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from orchestrator.dataplane.lambdas.cloudwatch import Flusher, LogBuffer, MetricBuffer, write_logs, write_metrics
+from orchestrator.dataplane.lambdas.code_store import CodeStore, UnsafeCodeError
+from orchestrator.dataplane.lambdas.function_config import FunctionConfig, FunctionNotFound, read_function
+from orchestrator.dataplane.lambdas.worker_pool import (
+    FunctionPool,
+    Reply,
+    Throttled,
+    Worker,
+    WorkerDied,
+    WorkerEnv,
+    WorkerTimeout,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+NAMESPACE = "AWS/Lambda"
+_UNITS = {"Duration": "Milliseconds", "Invocations": "Count", "Errors": "Count", "Throttles": "Count",
+          "ConcurrentExecutions": "Count"}
+
+_active: LambdaRuntime | None = None
+
+
+def active_runtime() -> LambdaRuntime | None:
+    """The runtime hosted by this process, if any (the API Gateway component invokes through it)."""
+    return _active
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """Outcome of one invocation, in the terms of the Invoke API.
+
+    ``status``: ``ok`` (payload = result JSON), ``error`` (function error, payload = error JSON,
+    ``function_error`` = ``Unhandled``), ``throttled`` (429), ``not_found`` (404), ``failed``
+    (the service could not run the code: 502-class, payload = error JSON).
+    """
+
+    status: str
+    payload: bytes
+    request_id: str
+    function_error: str | None = None
+    log_tail: str = ""
+    duration_ms: float = 0.0
+
+    @property
+    def error_type(self) -> str | None:
+        if self.status in ("ok",):
+            return None
+        try:
+            return str(json.loads(self.payload).get("errorType") or json.loads(self.payload).get("Type"))
+        except (ValueError, AttributeError):
+            return None
+
+
+def _error_json(message: str, error_type: str, request_id: str) -> bytes:
+    return json.dumps({"errorMessage": message, "errorType": error_type, "requestId": request_id,
+                       "stackTrace": []}).encode()
+
+
+class LambdaRuntime:
+    """Runs functions of the control plane in warm worker processes (see module docstring)."""
+
+    def __init__(self, work_dir: Path, worker_env: WorkerEnv, *, flush_interval: float | None = None) -> None:
+        self.code_store = CodeStore(work_dir / "code")
+        self.worker_env = worker_env
+        self.pools: dict[tuple[str, str, str], FunctionPool] = {}
+        self.logs = LogBuffer()
+        self.metrics: dict[tuple[str, str], MetricBuffer] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._flusher = Flusher("lambda-telemetry", self.flush_telemetry,
+                                **({"interval": flush_interval} if flush_interval else {}))
+        self.errors: list[str] = []
+        self.invocations = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        global _active
+        try:
+            import uvloop
+
+            loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        except ImportError:  # pragma: no cover - uvloop is a dependency of the data plane
+            loop = asyncio.new_event_loop()
+        self.loop = loop
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="lambda-runtime-loop", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        self._flusher.start()
+        _active = self
+
+    def stop(self) -> None:
+        global _active
+        if _active is self:
+            _active = None
+        loop = self.loop
+        if loop is not None and loop.is_running():
+            async def close_all() -> None:
+                for pool in self.pools.values():
+                    pool.close()
+            try:
+                asyncio.run_coroutine_threadsafe(close_all(), loop).result(5)
+            except Exception:
+                log.exception("could not stop Lambda workers")
+            loop.call_soon_threadsafe(loop.stop)
+            if self._thread is not None:
+                self._thread.join(5)
+        self._flusher.stop()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the runtime's loop from another thread and wait for its result."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    # -- control-plane events ----------------------------------------------------------------------
+    def retire(self, function_name: str) -> None:
+        """New code or deletion: warm workers of ``function_name`` (any account/region) exit."""
+        def retire_now() -> None:
+            for (_, _, name), pool in self.pools.items():
+                if name == function_name:
+                    pool.retire_all()
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(retire_now)
+
+    # -- invocation --------------------------------------------------------------------------------
+    def invoke_threadsafe(self, function: str, payload: bytes, **kwargs: Any) -> InvokeResult:
+        """:meth:`invoke` for threads other than the loop's (WSGI handlers)."""
+        return self.call(self.invoke(function, payload, **kwargs))
+
+    def submit_event(self, function: str, payload: bytes, **kwargs: Any) -> concurrent.futures.Future[InvokeResult]:
+        """Asynchronous (``Event``) invocation from any thread: queued, never throttled, result ignored."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(self.invoke(function, payload, asynchronous=True, **kwargs), self.loop)
+
+    async def invoke(
+        self,
+        function: str,
+        payload: bytes,
+        *,
+        qualifier: str | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
+        request_id: str | None = None,
+        asynchronous: bool = False,
+        timeout_cap_s: float | None = None,
+    ) -> InvokeResult:
+        """Invoke ``function`` (name or ARN) with ``payload`` (event JSON bytes).
+
+        ``timeout_cap_s`` lets a caller wait less than the function's own timeout (API Gateway's 29 s
+        integration timeout): the invocation is then abandoned, not killed, and ``WorkerTimeout``
+        surfaces as status ``failed`` with errorType ``Gateway.Timeout``.
+        """
+        request_id = request_id or str(uuid.uuid4())
+        try:
+            config, fn = read_function(function, qualifier, account_id=account_id, region=region)
+        except FunctionNotFound:
+            message = f"Function not found: {function}"
+            return InvokeResult("not_found", json.dumps({"Type": "User", "Message": message}).encode(), request_id)
+        if config.package_type != "Zip" or not config.runtime.startswith("python"):
+            return InvokeResult("failed", _error_json(
+                f"runtime {config.runtime} ({config.package_type}) is not supported by the local data plane",
+                "Runtime.InvalidRuntime", request_id), request_id)
+        key = (config.account_id, config.region, config.name)
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = FunctionPool(config.name)
+        try:
+            code_dir = self.code_store.directory_for(config.code_sha256, fn.code_bytes)
+        except UnsafeCodeError as exc:
+            self.errors.append(f"{config.name}: {exc}")
+            return InvokeResult("failed", _error_json(str(exc), "Runtime.InvalidEntrypoint", request_id), request_id)
+        metrics = self._metrics(config)
+        dims = (("FunctionName", config.name),)
+        try:
+            worker = await pool.acquire(config, code_dir, self.worker_env, throttle=not asynchronous)
+        except Throttled as exc:
+            metrics.add("Throttles", dims, 1)
+            body = {"Reason": exc.reason, "Type": "User", "message": "Rate Exceeded."}
+            return InvokeResult("throttled", json.dumps(body).encode(), request_id)
+        metrics.add("ConcurrentExecutions", dims, pool.in_flight)
+        started = time.perf_counter()
+        started_ms = int(time.time() * 1000)
+        reply: Reply | None = None
+        outcome = "ok"
+        try:
+            timeout = config.timeout_s if timeout_cap_s is None else min(config.timeout_s, timeout_cap_s)
+            reply = await worker.invoke(request_id, payload, timeout)
+            result = InvokeResult("ok" if reply.ok else "error", reply.body, request_id,
+                                  None if reply.ok else "Unhandled", reply.log[-4096:])
+        except WorkerTimeout:
+            if timeout_cap_s is not None and timeout_cap_s < config.timeout_s:
+                outcome = "gateway_timeout"
+                result = InvokeResult("failed", _error_json("Endpoint request timed out", "Gateway.Timeout",
+                                                            request_id), request_id)
+            else:
+                outcome = "timeout"
+                message = f"RequestId: {request_id} Error: Task timed out after {config.timeout_s:.2f} seconds"
+                result = InvokeResult("error", _error_json(message, "Sandbox.Timedout", request_id), request_id,
+                                      "Unhandled")
+        except WorkerDied as exc:
+            outcome = "died"
+            message = f"RequestId: {request_id} Error: Runtime exited unexpectedly ({exc})"
+            result = InvokeResult("error", _error_json(message, "Runtime.ExitError", request_id), request_id,
+                                  "Unhandled")
+        finally:
+            duration_ms = (time.perf_counter() - started) * 1000
+            pool.release(worker, config, code_dir, self.worker_env)
+        self.invocations += 1
+        metrics.add("Invocations", dims, 1)
+        metrics.add("Duration", dims, duration_ms)
+        if result.status != "ok":
+            metrics.add("Errors", dims, 1)
+        self._record_log(config, worker, request_id, started_ms, duration_ms, reply, outcome)
+        return InvokeResult(result.status, result.payload, request_id, result.function_error, result.log_tail,
+                            duration_ms)
+
+    # -- telemetry ---------------------------------------------------------------------------------
+    def _metrics(self, config: FunctionConfig) -> MetricBuffer:
+        key = (config.account_id, config.region)
+        buffer = self.metrics.get(key)
+        if buffer is None:
+            buffer = self.metrics[key] = MetricBuffer(NAMESPACE, dict(_UNITS))
+        return buffer
+
+    def _record_log(self, config: FunctionConfig, worker: Worker, request_id: str, started_ms: int,
+                    duration_ms: float, reply: Reply | None, outcome: str) -> None:
+        lines = [(started_ms, f"START RequestId: {request_id} Version: {config.version}")]
+        end_ms = started_ms + int(duration_ms)
+        if reply is not None and reply.log:
+            lines += [(end_ms, line) for line in reply.log.splitlines() if line]
+        if outcome == "timeout":
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(end_ms / 1000))
+            lines.append((end_ms, f"{stamp}.{end_ms % 1000:03d}Z {request_id} Task timed out after "
+                                  f"{config.timeout_s:.2f} seconds"))
+        lines.append((end_ms, f"END RequestId: {request_id}"))
+        report = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+                  f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {config.memory_mb} MB\t"
+                  f"Max Memory Used: {reply.mem_mb if reply else 0} MB")
+        if reply is not None and reply.init_ms:
+            report += f"\tInit Duration: {reply.init_ms:.2f} ms"
+        if outcome == "timeout":
+            report += "\tStatus: timeout"
+        lines.append((end_ms, report))
+        self.logs.add(config.account_id, config.region, config.log_group, worker.log_stream, lines)
+
+    def flush_telemetry(self) -> None:
+        """Move buffered log events and metrics into moto (the flusher thread calls this)."""
+        write_logs(self.logs.drain())
+        for (account, region), buffer in list(self.metrics.items()):
+            write_metrics(account, region, buffer)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "functions": {name: {"workers": len(pool.workers), "in_flight": pool.in_flight}
+                          for (_, _, name), pool in list(self.pools.items())},
+            "invocations": self.invocations,
+            "errors": self.errors[-5:],
+        }
+
+
+def run_in(runtime: LambdaRuntime, fn: Callable[[], T]) -> T:
+    """Run a plain callable on the runtime's loop (pool state is only touched there)."""
+    async def wrapper() -> T:
+        return fn()
+    return runtime.call(wrapper(), 10)
