@@ -20,8 +20,8 @@ MODELS_DIR = Path(__file__).resolve().parent
 if str(MODELS_DIR) not in sys.path:
     sys.path.insert(0, str(MODELS_DIR))
 
-from training.cli import RunResult, run  # noqa: E402
-from training.codeload import ModelCode, load_code  # noqa: E402
+from training.cli import RunResult, run
+from training.codeload import ModelCode, load_code
 
 MODEL_NAMES = ("model-a", "model-b")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 MODEL_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(MODEL_DIR.parent))
 
-from training.cli import main  # noqa: E402
+from training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(MODEL_DIR))

@@ -6,7 +6,6 @@ import collections
 from pathlib import Path
 
 import pytest
-
 from training.data import DEFAULT_DATA, DataError, read_ag_news
 
 SEED_SENTENCES = [

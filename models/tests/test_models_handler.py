@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from training.codeload import load_code
 
 SPORTS = "Baseball is one of the most popular sports in the United States."
@@ -45,7 +44,9 @@ def test_single_sentence_answer_shape(trained) -> None:
 @pytest.mark.parametrize(
     "content_type", ["application/json", "application/json; charset=utf-8", 'Application/JSON;charset="UTF-8"']
 )
-@pytest.mark.parametrize("accept", [JSON, None, "", "*/*", "application/json; charset=utf-8", "text/html, application/*;q=0.5"])
+@pytest.mark.parametrize(
+    "accept", [JSON, None, "", "*/*", "application/json; charset=utf-8", "text/html, application/*;q=0.5"]
+)
 def test_content_negotiation_accepted(trained, content_type: str, accept: str | None) -> None:
     assert invoke(trained, json.dumps({"sentence": SPORTS}), content_type, accept)["label"] == 2
 
@@ -80,7 +81,9 @@ def test_batch_is_one_forward_pass(trained, monkeypatch) -> None:
     network = trained.handler_model.network
     calls = []
     original = network.forward
-    monkeypatch.setattr(network, "forward", lambda text, offsets: calls.append(offsets.tolist()) or original(text, offsets))
+    monkeypatch.setattr(
+        network, "forward", lambda text, offsets: calls.append(offsets.tolist()) or original(text, offsets)
+    )
     invoke(trained, json.dumps({"sentences": ["one two", "three", "four five six"]}))
     assert len(calls) == 1 and len(calls[0]) == 3 and calls[0][0] == 0
 
@@ -129,9 +132,23 @@ BAD_REQUESTS = [
     ("too long", json.dumps({"sentence": "a" * 10_001}).encode(), JSON, JSON, 400, "longer than 10000"),
     ("batch not a list", b'{"sentences": "abc"}', JSON, JSON, 400, "non-empty list"),
     ("empty batch", b'{"sentences": []}', JSON, JSON, 400, "non-empty list"),
-    ("bad batch item", b'{"sentences": ["ok", {"a": 1}]}', JSON, JSON, 400, "'sentences[1]' must be a string, not an object"),
+    (
+        "bad batch item",
+        b'{"sentences": ["ok", {"a": 1}]}',
+        JSON,
+        JSON,
+        400,
+        "'sentences[1]' must be a string, not an object",
+    ),
     ("empty batch item", b'{"sentences": ["ok", ""]}', JSON, JSON, 400, "'sentences[1]' is empty"),
-    ("batch too large", json.dumps({"sentences": ["a"] * 65}).encode(), JSON, JSON, 400, "has 65 items; the maximum is 64"),
+    (
+        "batch too large",
+        json.dumps({"sentences": ["a"] * 65}).encode(),
+        JSON,
+        JSON,
+        400,
+        "has 65 items; the maximum is 64",
+    ),
     ("text/plain", b'{"sentence": "a"}', "text/plain", JSON, 415, "'text/plain' is not supported"),
     ("csv", b"a,b", "text/csv", JSON, 415, "not supported"),
     ("missing content type", b'{"sentence": "a"}', None, JSON, 415, "Content-Type header is missing"),

@@ -22,7 +22,9 @@ def _invoke(trained, document: dict) -> dict:
     return json.loads(body)
 
 
-@pytest.mark.parametrize(("sentence", "label", "label_name"), SEED_SENTENCES, ids=["world", "sports", "business", "scitech"])
+@pytest.mark.parametrize(
+    ("sentence", "label", "label_name"), SEED_SENTENCES, ids=["world", "sports", "business", "scitech"]
+)
 def test_seed_sentence(trained, sentence: str, label: int, label_name: str) -> None:
     answer = _invoke(trained, {"sentence": sentence})
     assert answer["success"] == "true"

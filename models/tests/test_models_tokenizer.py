@@ -7,7 +7,6 @@ Rules, in order after lower-casing: ' -> " '  ", " removed, . , <br /> -> space,
 from __future__ import annotations
 
 import pytest
-
 from training.codeload import ModelCode
 
 CASES = [

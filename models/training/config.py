@@ -28,7 +28,11 @@ class TrainingConfig:
         values: dict[str, Any] = {}
         for name, value in data.items():
             kind = int if known[name].type == "int" else float
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (kind is int and not isinstance(value, int))
+            ):
                 raise ValueError(f"model.json: training.{name} must be a number ({known[name].type})")
             values[name] = kind(value)
         config = cls(**values)

@@ -97,9 +97,7 @@ def predict_fn(data: Request, model: TextModel, context: Any = None) -> Predicti
     results = []
     for row in probabilities.tolist():
         best = max(range(len(row)), key=row.__getitem__)
-        results.append(
-            {"label": best + 1, "label_name": labels[best], "probabilities": [round(p, 6) for p in row]}
-        )
+        results.append({"label": best + 1, "label_name": labels[best], "probabilities": [round(p, 6) for p in row]})
     return Prediction(results=results, batch=data.batch)
 
 
@@ -166,7 +164,9 @@ def _parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise bad_request(f"the body is not valid JSON: {error.msg} (line {error.lineno} column {error.colno})") from None
+        raise bad_request(
+            f"the body is not valid JSON: {error.msg} (line {error.lineno} column {error.colno})"
+        ) from None
     except RecursionError:
         raise bad_request("the body is not valid JSON: nested too deeply") from None
 

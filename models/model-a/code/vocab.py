@@ -60,9 +60,7 @@ class Vocab:
         return cls.from_json(path.read_text(encoding="utf-8"))
 
 
-def build_vocab(
-    token_lists: Iterable[Iterable[str]], min_freq: int = 1, specials: Sequence[str] = (UNK,)
-) -> Vocab:
+def build_vocab(token_lists: Iterable[Iterable[str]], min_freq: int = 1, specials: Sequence[str] = (UNK,)) -> Vocab:
     """Count tokens, order by (-count, token), drop those below ``min_freq``, put ``specials`` first.
 
     Unknown tokens map to ``<unk>``, as after ``vocab.set_default_index(vocab["<unk>"])``.

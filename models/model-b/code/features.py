@@ -6,10 +6,11 @@ This is the one file that differs between the model folders' ``code/`` directori
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 NGRAMS = 2
 
 
 def featurize(tokens: Sequence[str]) -> list[str]:
     """All unigrams in order, followed by every adjacent pair joined by a space."""
-    return list(tokens) + [f"{first} {second}" for first, second in zip(tokens, tokens[1:])]
+    return list(tokens) + [f"{first} {second}" for first, second in pairwise(tokens)]

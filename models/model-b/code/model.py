@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
-
 from features import NGRAMS, featurize
 from tokenizer import basic_english
+from torch import nn
 from vocab import Vocab
 
 CONFIG_FILE = "model.json"
@@ -76,7 +75,7 @@ def _field(data: Mapping[str, Any], key: str, kind: type, default: Any = None) -
         return default
     value = data[key]
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise ValueError(f"model.json: '{key}' must be a {kind.__name__}")
+        raise ValueError(f"model.json: '{key}' must be a {kind.__name__}")  # noqa: TRY004 - one error type for bad config
     return value
 
 
