@@ -33,10 +33,10 @@ def _member_problem(info: zipfile.ZipInfo, dest: Path) -> str | None:
         return f"{name}: absolute path"
     if ".." in PurePosixPath(name.replace("\\", "/")).parts:
         return f"{name}: path with '..'"
-    mode = info.external_attr >> 16
-    if mode and stat.S_ISLNK(mode):
+    mode = info.external_attr >> 16  # Unix mode when the zip was made on Unix; file type bits may be 0
+    if stat.S_ISLNK(mode):
         return f"{name}: symbolic link"
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         return f"{name}: unsupported member type"
     if not (dest / name).resolve().is_relative_to(dest):
         return f"{name}: would be written outside the destination"

@@ -20,7 +20,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -87,7 +87,8 @@ def _error_json(message: str, error_type: str, request_id: str) -> bytes:
 class LambdaRuntime:
     """Runs functions of the control plane in warm worker processes (see module docstring)."""
 
-    def __init__(self, work_dir: Path, worker_env: WorkerEnv, *, flush_interval: float | None = None) -> None:
+    def __init__(self, work_dir: Path, worker_env: Callable[[], Awaitable[WorkerEnv]], *,
+                 flush_interval: float | None = None) -> None:
         self.code_store = CodeStore(work_dir / "code")
         self.worker_env = worker_env
         self.pools: dict[tuple[str, str, str], FunctionPool] = {}
@@ -205,8 +206,9 @@ class LambdaRuntime:
             return InvokeResult("failed", _error_json(str(exc), "Runtime.InvalidEntrypoint", request_id), request_id)
         metrics = self._metrics(config)
         dims = (("FunctionName", config.name),)
+        env = await self.worker_env()
         try:
-            worker = await pool.acquire(config, code_dir, self.worker_env, throttle=not asynchronous)
+            worker = await pool.acquire(config, code_dir, env, throttle=not asynchronous)
         except Throttled as exc:
             metrics.add("Throttles", dims, 1)
             body = {"Reason": exc.reason, "Type": "User", "message": "Rate Exceeded."}
@@ -238,7 +240,7 @@ class LambdaRuntime:
                                   "Unhandled")
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
-            pool.release(worker, config, code_dir, self.worker_env)
+            pool.release(worker, config, code_dir, env)
         self.invocations += 1
         metrics.add("Invocations", dims, 1)
         metrics.add("Duration", dims, duration_ms)

@@ -96,7 +96,7 @@ class Worker:
 
     def __init__(self, config: FunctionConfig, code_dir: Path, env: WorkerEnv) -> None:
         self.config = config
-        self.fingerprint = config.fingerprint
+        self.fingerprint = (config.fingerprint, env)
         self.code_dir = code_dir
         self.log_stream = _log_stream_name(config.version)
         self.proc: asyncio.subprocess.Process | None = None
@@ -216,9 +216,9 @@ class FunctionPool:
 
     async def acquire(self, config: FunctionConfig, code_dir: Path, env: WorkerEnv, *, throttle: bool) -> Worker:
         """A worker for ``config`` (counts the invocation as in flight; pair with :meth:`release`)."""
-        if config.fingerprint != self.fingerprint:
+        if (config.fingerprint, env) != self.fingerprint:
             self.retire_all()
-            self.fingerprint = config.fingerprint
+            self.fingerprint = (config.fingerprint, env)
         limit = self.limit(config)
         if throttle and self.in_flight >= limit:
             reason = ("ReservedFunctionConcurrentInvocationLimitExceeded" if config.reserved_concurrency is not None

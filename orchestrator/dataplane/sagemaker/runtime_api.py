@@ -65,6 +65,13 @@ _WANTED = {
     b"x-amzn-sagemaker-inference-id": 3,
     b"x-amzn-sagemaker-target-variant": 4,
 }
+# the casings clients actually send, so the common case skips bytes.lower()
+_WANTED.update({k.title(): v for k, v in _WANTED.items()})
+_WANTED.update({b"Content-Type": 0, b"Accept": 1, b"X-Amzn-SageMaker-Custom-Attributes": 2,
+                b"X-Amzn-SageMaker-Inference-Id": 3, b"X-Amzn-SageMaker-Target-Variant": 4})
+_IGNORED = frozenset({b"Host", b"host", b"Content-Length", b"content-length", b"User-Agent", b"Authorization",
+                      b"X-Amz-Date", b"Accept-Encoding", b"Connection", b"amz-sdk-invocation-id", b"amz-sdk-request",
+                      b"X-Amz-Security-Token"})
 _PREFIX = b"/endpoints/"
 _SUFFIX = b"/invocations"
 
@@ -295,9 +302,14 @@ class _Connection(asyncio.Protocol):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        i = _WANTED.get(name.lower())
-        if i is not None:
-            self.headers[i] = value.decode("latin-1")
+        i = _WANTED.get(name)
+        if i is None:
+            if name in _IGNORED:
+                return
+            i = _WANTED.get(name.lower())
+            if i is None:
+                return
+        self.headers[i] = value.decode("latin-1")
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)

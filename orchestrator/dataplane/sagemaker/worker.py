@@ -94,69 +94,72 @@ def encode_frame(kind: int, payload: bytes) -> bytes:
     return _FRAME.pack(len(payload) + 1, kind) + payload
 
 
+def _b(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
+
+
 def encode_requests(requests: list[WireRequest]) -> bytes:
-    parts: list[bytes] = [b"", _COUNT.pack(len(requests))]
+    """One KIND_REQUESTS frame (string fields may already be bytes: the front end keeps them raw)."""
+    parts: list[bytes] = [_COUNT.pack(len(requests))]
+    append, pack = parts.append, _REQ.pack
     for r in requests:
-        ct, acc, attrs, iid = (
-            r.content_type.encode(),
-            r.accept.encode(),
-            r.custom_attributes.encode(),
-            r.inference_id.encode(),
-        )
-        parts.append(_REQ.pack(r.request_id, len(ct), len(acc), len(attrs), len(iid), len(r.body)))
-        parts.append(ct + acc + attrs + iid)
-        parts.append(r.body)
-    size = sum(len(p) for p in parts)
-    parts[0] = _FRAME.pack(size + 1, KIND_REQUESTS)
-    return b"".join(parts)
+        ct, acc, attrs, iid, body = _b(r.content_type), _b(r.accept), _b(r.custom_attributes), _b(r.inference_id), r.body
+        append(pack(r.request_id, len(ct), len(acc), len(attrs), len(iid), len(body)))
+        append(ct + acc + attrs + iid)
+        append(body)
+    payload = b"".join(parts)
+    return _FRAME.pack(len(payload) + 1, KIND_REQUESTS) + payload
+
+
+_strings_cache: dict[bytes, tuple[str, str, str, str]] = {}
 
 
 def decode_requests(payload: memoryview) -> list[WireRequest]:
     (count,) = _COUNT.unpack_from(payload, 0)
     pos = _COUNT.size
     out: list[WireRequest] = []
+    append, unpack, size, cache = out.append, _REQ.unpack_from, _REQ.size, _strings_cache
     for _ in range(count):
-        rid, lct, lacc, lattr, liid, lbody = _REQ.unpack_from(payload, pos)
-        pos += _REQ.size
-        strings = bytes(payload[pos : pos + lct + lacc + lattr + liid]).decode()
-        pos += lct + lacc + lattr + liid
-        body = bytes(payload[pos : pos + lbody])
+        rid, lct, lacc, lattr, liid, lbody = unpack(payload, pos)
+        pos += size
+        n = lct + lacc + lattr + liid
+        raw = bytes(payload[pos : pos + n])
+        fields = cache.get(raw)
+        if fields is None:  # headers repeat across requests: decode each distinct combination once
+            text = raw.decode()
+            a, b, c = lct, lct + lacc, lct + lacc + lattr
+            fields = (text[:a], text[a:b], text[b:c], text[c:])
+            if len(cache) < 4096 and not liid:
+                cache[raw] = fields
+        pos += n
+        append(WireRequest(rid, fields[0], fields[1], fields[2], fields[3], bytes(payload[pos : pos + lbody])))
         pos += lbody
-        out.append(
-            WireRequest(
-                rid,
-                strings[:lct],
-                strings[lct : lct + lacc],
-                strings[lct + lacc : lct + lacc + lattr],
-                strings[lct + lacc + lattr :],
-                body,
-            )
-        )
     return out
 
 
 def encode_responses(responses: list[WireResponse]) -> bytes:
-    parts: list[bytes] = [b"", _COUNT.pack(len(responses))]
+    parts: list[bytes] = [_COUNT.pack(len(responses))]
+    append, pack = parts.append, _RESP.pack
     for r in responses:
         ct = r.content_type.encode()
-        parts.append(_RESP.pack(r.request_id, r.status, len(ct), len(r.body)))
-        parts.append(ct)
-        parts.append(r.body)
-    size = sum(len(p) for p in parts)
-    parts[0] = _FRAME.pack(size + 1, KIND_RESPONSES)
-    return b"".join(parts)
+        append(pack(r.request_id, r.status, len(ct), len(r.body)))
+        append(ct)
+        append(r.body)
+    payload = b"".join(parts)
+    return _FRAME.pack(len(payload) + 1, KIND_RESPONSES) + payload
 
 
 def decode_responses(payload: memoryview) -> list[WireResponse]:
     (count,) = _COUNT.unpack_from(payload, 0)
     pos = _COUNT.size
     out: list[WireResponse] = []
+    append, unpack, size = out.append, _RESP.unpack_from, _RESP.size
     for _ in range(count):
-        rid, status, lct, lbody = _RESP.unpack_from(payload, pos)
-        pos += _RESP.size
-        ct = bytes(payload[pos : pos + lct]).decode()
+        rid, status, lct, lbody = unpack(payload, pos)
+        pos += size
+        ct = bytes(payload[pos : pos + lct])
         pos += lct
-        out.append(WireResponse(rid, status, ct, bytes(payload[pos : pos + lbody])))
+        append(WireResponse(rid, status, ct.decode(), bytes(payload[pos : pos + lbody])))
         pos += lbody
     return out
 
