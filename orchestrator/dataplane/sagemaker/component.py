@@ -109,8 +109,19 @@ class SageMakerHostingComponent:
             return
         creating = event.kind == "sagemaker.endpoint.created"
         _set_status(event.account_id, event.region, name, "Creating" if creating else "Updating")
-        state = self.runtime.apply(spec)
-        _set_status(event.account_id, event.region, name, state.status, state.failure_reason)
+        # do not hold the event thread while models load (other endpoints, Lambdas wait behind it)
+        future = self.runtime.apply_async(spec)
+
+        def done(f: Any) -> None:
+            try:
+                state = f.result()
+            except Exception as exc:  # noqa: BLE001 - reported on the endpoint, as AWS would
+                log.exception("endpoint %s: apply failed", name)
+                _set_status(event.account_id, event.region, name, "Failed", f"Internal error of the local data plane: {exc}")
+                return
+            _set_status(event.account_id, event.region, name, state.status, state.failure_reason)
+
+        future.add_done_callback(done)
 
     def stop(self) -> None:
         if self._unsubscribe:
