@@ -69,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--publish-metrics", action="store_true", help="publish the run to CloudWatch under the tester's metric names"
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--no-report", action="store_true", help="write summary.json only (no figures, no HTML)")
     g = p.add_argument_group("capacity search (--find-max)")
     g.add_argument("--find-max", action="store_true", help="step the rate up until the SLO breaks, then bisect")
     g.add_argument("--slo-p99", type=positive_float, metavar="MS", help="p99 latency objective in ms")
@@ -93,8 +94,11 @@ def run(args: argparse.Namespace) -> int:
     summary = summary_mod.summarize(result)
     summary["environment"] = env.name
     print(summary_mod.render_text(summary))
-    paths = report.write_report(summary, out, title=f"Load test of {env.name} ({target.kind})")
-    print(f"\nreport   {paths['html']}\nsummary  {paths['summary']}")
+    if args.no_report:
+        print(f"\nsummary  {report.write_summary(summary, out)}")
+    else:
+        paths = report.write_report(summary, out, title=f"Load test of {env.name} ({target.kind})")
+        print(f"\nreport   {paths['html']}\nsummary  {paths['summary']}")
     if args.publish_metrics:
         _publish(env, target.kind, result)
     return 0
@@ -209,7 +213,7 @@ def _find_max(args: argparse.Namespace, env: Environment, target: engine.Target,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "capacity.json").write_text(json.dumps(doc, indent=2) + "\n")
-    if found.max_rate is not None:
+    if found.max_rate is not None and not args.no_report:
         report.write_report(summaries[found.max_rate], out, title=f"Best sustainable step of {env.name}")
     print(_render_capacity(doc))
     print(f"\ncapacity {out / 'capacity.json'}")

@@ -23,11 +23,16 @@ from orchestrator.loadtest.summary import render_text
 FIGURES = ("latency_over_time.png", "latency_distribution.png", "variants.png")
 
 
+def write_summary(summary: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "summary.json"
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    return path
+
+
 def write_report(summary: dict[str, Any], out_dir: Path, title: str = "Load test") -> dict[str, Path]:
     """Write summary.json, the figures and report.html into ``out_dir``; returns their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"summary": out_dir / "summary.json", "html": out_dir / "report.html"}
-    paths["summary"].write_text(json.dumps(summary, indent=2) + "\n")
+    paths = {"summary": write_summary(summary, out_dir), "html": out_dir / "report.html"}
     figures = {
         "latency_over_time.png": _latency_over_time(summary),
         "latency_distribution.png": _distribution(summary),
@@ -35,7 +40,7 @@ def write_report(summary: dict[str, Any], out_dir: Path, title: str = "Load test
     }
     for name, fig in figures.items():
         path = out_dir / name
-        fig.savefig(path, dpi=100, bbox_inches="tight")
+        fig.savefig(path, dpi=90)
         plt.close(fig)
         paths[name] = path
     paths["html"].write_text(_html(summary, title, {n: paths[n] for n in figures}))
@@ -62,6 +67,7 @@ def _latency_over_time(s: dict[str, Any]) -> Figure:
     lines, labels = ax.get_legend_handles_labels()
     lines2, labels2 = ax2.get_legend_handles_labels()
     ax.legend(lines + lines2, labels + labels2, loc="upper left", fontsize="small")
+    fig.tight_layout()
     return fig
 
 

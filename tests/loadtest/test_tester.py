@@ -108,6 +108,7 @@ def test_published_run_reads_back_as_the_tester_dashboard_view(
                 "--out",
                 str(tmp_path / "o"),
                 "--quiet",
+                "--no-report",
                 "--publish-metrics",
             ]
         )
