@@ -9,6 +9,7 @@ import pytest
 
 from orchestrator.loadtest import engine
 from orchestrator.loadtest.summary import summarize
+
 from .helpers import target
 
 pytestmark = pytest.mark.timeout(30)
