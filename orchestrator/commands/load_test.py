@@ -122,13 +122,18 @@ def _check(args: argparse.Namespace) -> None:
 
 def resolve_target(args: argparse.Namespace, env: Environment, cases: list[cases_mod.Case]) -> engine.Target:
     """The URL, key and signer for ``--target``, from ``--url``/``--api-key-env`` or the environment."""
+    from orchestrator import aws_clients
+
     api_key = os.environ[args.api_key_env] if args.api_key_env else None
+    control_plane = aws_clients.control_plane_url(env.data) if env.is_embedded else None
     if args.target == "api":
         if args.url:
             url = args.url
         else:
             url, published_key = targets.api_target(env.ssm_prefix, targets.ssm_getter(env.data))
             api_key = api_key or published_key
+            if control_plane:
+                url = targets.fast_local_url(url, control_plane, targets.service_health(control_plane))
         return targets.build_target(url, cases, kind="api", api_key=api_key, variant=args.variant)
     if args.url and args.url.rstrip("/").endswith("/invocations"):
         url = args.url
@@ -136,12 +141,16 @@ def resolve_target(args: argparse.Namespace, env: Environment, cases: list[cases
         url = targets.invocations_url(args.url, env.endpoint_name)
     else:
         get = targets.ssm_getter(env.data)
-        runtime = targets.runtime_url(ssm_prefix=env.ssm_prefix, region=env.region, embedded=env.is_embedded, get=get)
-        url = targets.invocations_url(
-            runtime, get(f"{env.ssm_prefix}/model-serving/endpoint_name", False) or env.endpoint_name
+        runtime = targets.runtime_url(
+            ssm_prefix=env.ssm_prefix,
+            region=env.region,
+            embedded=env.is_embedded,
+            get=get,
+            control_plane=control_plane,
+            health=targets.service_health(control_plane) if control_plane else None,
         )
-    from orchestrator import aws_clients
-
+        endpoint = get(f"{env.ssm_prefix}/model-serving/endpoint_name", False) or env.endpoint_name
+        url = targets.invocations_url(runtime, endpoint)
     creds = aws_clients.session_for(env.data).get_credentials()
     if creds is None:
         raise OrchestratorError("no AWS credentials to sign SageMaker runtime requests (profile/default chain)")

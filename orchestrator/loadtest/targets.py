@@ -1,17 +1,22 @@
 """Where a load test sends its requests, and how they are authenticated.
 
-Two seams, each a small function: :func:`api_target` (the API's invoke URL and key, from SSM) and
-:func:`runtime_url` (the SageMaker runtime). ``--url`` (+ ``--api-key-env VAR``) overrides both, so
-the generator can be pointed at anything (tests, a staging host) without an applied environment.
+Small seams, each a function: :func:`api_target` (the API's invoke URL and key, from SSM),
+:func:`runtime_url` (the SageMaker runtime) and :func:`fast_local_url` (on the embedded target, the
+data plane's own ports instead of the control plane's WSGI port). ``--url`` (+ ``--api-key-env VAR``)
+overrides them all, so the generator can be pointed at anything without an applied environment.
 
-Runtime URL resolution, first hit wins: ``--url`` > ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` > the
-SSM parameter ``<ssm_prefix>/model-serving/runtime_url`` (published by the local data plane, if it
-does) > ``https://runtime.sagemaker.<region>.amazonaws.com`` on AWS.
+Runtime URL resolution, first hit wins: ``--url`` > ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` > the SSM
+parameter ``<ssm_prefix>/model-serving/runtime_url`` > embedded: the ``runtime_url`` the data plane
+publishes in the service health document (``GET <control plane>/_orchestrator/health``,
+``components.sagemaker-hosting``), else the control plane's own port (it routes InvokeEndpoint too)
+> AWS: ``https://runtime.sagemaker.<region>.amazonaws.com``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +32,9 @@ from orchestrator.loadtest.client import parse_url, render_request
 from orchestrator.loadtest.engine import Target
 
 RUNTIME_ENV_VAR = "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"
+HEALTH_PATH = "/_orchestrator/health"
+SAGEMAKER_COMPONENT = "sagemaker-hosting"
+APIGATEWAY_COMPONENT = "apigateway-execution"
 SIGNATURE_REFRESH_SEC = 60.0  # SigV4 signatures are accepted for 5 minutes
 API_VARIANT_HEADER = "X-Target-Variant"  # the predictor Lambda's header
 RUNTIME_VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
@@ -73,6 +81,31 @@ def api_target(ssm_prefix: str, get: ParameterGetter) -> tuple[str, str | None]:
     return url, get(f"{ssm_prefix}/api-hosting/api_key", True)
 
 
+def service_health(control_plane: str, timeout: float = 2.0) -> dict[str, Any]:
+    """The embedded service's health document ({} when it does not answer)."""
+    try:
+        with urllib.request.urlopen(control_plane.rstrip("/") + HEALTH_PATH, timeout=timeout) as reply:
+            doc = json.loads(reply.read())
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _component(health: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    found = (health.get("components") or {}).get(name)
+    return found if isinstance(found, dict) else {}
+
+
+def fast_local_url(invoke_url: str, control_plane: str, health: Mapping[str, Any]) -> str:
+    """An API invoke URL on the control plane's port, moved to the API data plane's fast port when the
+    health document advertises one (same path: ``/restapis/<api>/<stage>/_user_request_/...``)."""
+    base = _component(health, APIGATEWAY_COMPONENT).get("invoke_base_url")
+    prefix = control_plane.rstrip("/")
+    if isinstance(base, str) and base and invoke_url.startswith(prefix + "/"):
+        return base.rstrip("/") + invoke_url[len(prefix) :]
+    return invoke_url
+
+
 def runtime_url(
     *,
     ssm_prefix: str,
@@ -80,17 +113,23 @@ def runtime_url(
     embedded: bool,
     get: ParameterGetter | None,
     environ: Mapping[str, str] = os.environ,
+    control_plane: str | None = None,
+    health: Mapping[str, Any] | None = None,
 ) -> str:
-    """Base URL of the SageMaker runtime for an environment (see the module docstring for the order)."""
+    """Base URL of the SageMaker runtime for an environment (see the module docstring for the order).
+
+    ``control_plane``/``health``: the embedded service's URL and health document, when embedded."""
     if environ.get(RUNTIME_ENV_VAR):
         return environ[RUNTIME_ENV_VAR].rstrip("/")
     published = get(f"{ssm_prefix}/model-serving/runtime_url", False) if get else None
     if published:
         return published.rstrip("/")
+    if embedded and control_plane:
+        published_rt = _component(health or {}, SAGEMAKER_COMPONENT).get("runtime_url")
+        return str(published_rt).rstrip("/") if published_rt else control_plane.rstrip("/")
     if embedded:
         raise OrchestratorError(
-            f"no SageMaker runtime URL for this local environment: set {RUNTIME_ENV_VAR} "
-            f"(or publish {ssm_prefix}/model-serving/runtime_url), or pass --url"
+            f"no SageMaker runtime URL for this local environment: set {RUNTIME_ENV_VAR} or pass --url"
         )
     return f"https://runtime.sagemaker.{region}.amazonaws.com"
 

@@ -37,7 +37,26 @@ def test_runtime_url_resolution_order() -> None:
     )
     with pytest.raises(OrchestratorError, match=targets.RUNTIME_ENV_VAR):
         targets.runtime_url(**kw, embedded=True, get=getter({}), environ={})
+    cp = "http://127.0.0.1:4566"
+    health = {"components": {"sagemaker-hosting": {"runtime_url": "http://127.0.0.1:7002"}}}
+    assert (
+        targets.runtime_url(**kw, embedded=True, get=getter({}), environ={}, control_plane=cp, health=health)
+        == "http://127.0.0.1:7002"
+    )
+    assert targets.runtime_url(**kw, embedded=True, get=getter({}), environ={}, control_plane=cp, health={}) == cp
     assert targets.invocations_url("http://h:1/", "my ep") == "http://h:1/endpoints/my%20ep/invocations"
+
+
+def test_local_api_url_moves_to_the_fast_port_when_advertised() -> None:
+    cp = "http://127.0.0.1:4566"
+    url = f"{cp}/restapis/abc/local/_user_request_/text"
+    health = {"components": {"apigateway-execution": {"invoke_base_url": "http://127.0.0.1:7100"}}}
+    assert targets.fast_local_url(url, cp, health) == "http://127.0.0.1:7100/restapis/abc/local/_user_request_/text"
+    assert targets.fast_local_url(url, cp, {}) == url
+    assert targets.fast_local_url("https://x.execute-api.us-east-1.amazonaws.com/local/text", cp, health).startswith(
+        "https://x.execute-api"
+    )
+    assert targets.service_health("http://127.0.0.1:9", timeout=0.5) == {}
 
 
 def test_api_target_reads_url_and_secure_key() -> None:
