@@ -113,6 +113,18 @@ def _load_handler(spec: str) -> Any:
     return handler
 
 
+def _peak_memory_mb() -> int:
+    """Peak RSS of this process since exec (VmHWM; ``ru_maxrss`` would include the forking parent)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 class _InitError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(message)
@@ -183,7 +195,7 @@ def main() -> int:
         log_text = captured.getvalue()
         captured.seek(0)
         captured.truncate()
-        mem_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        mem_mb = _peak_memory_mb()
         _write_frame(replies, {"ok": ok, "log": log_text, "init_ms": init_ms, "mem_mb": mem_mb}, payload)
 
 

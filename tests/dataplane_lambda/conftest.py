@@ -1,0 +1,48 @@
+"""One embedded service (control plane + Lambda + API Gateway data planes) for this directory.
+
+Starting the service costs seconds, so the tests share one per session; each test deploys
+functions and APIs under its own names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from orchestrator.embedded.testing import ControlPlane, running_control_plane
+
+from .helpers import COMPONENTS, ROLE, create_role, make_zip
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    with running_control_plane(tmp_path_factory.mktemp("lambda-dp"), components=COMPONENTS) as cp:
+        yield cp
+
+
+@pytest.fixture(scope="session")
+def lambda_client(control_plane: ControlPlane) -> Any:
+    create_role(control_plane)
+    return control_plane.client("lambda")
+
+
+@pytest.fixture()
+def deploy(lambda_client: Any) -> Callable[..., str]:
+    """Create a function from ``{file: source}``; returns its (unique) name."""
+
+    def create(files: dict[str, str], *, handler: str = "app.handler", timeout: int = 3,
+               env: dict[str, str] | None = None, name: str | None = None, **extra: Any) -> str:
+        function_name = name or f"fn-{uuid.uuid4().hex[:10]}"
+        lambda_client.create_function(
+            FunctionName=function_name, Runtime="python3.11", Role=ROLE, Handler=handler,
+            Code={"ZipFile": make_zip(files)}, Timeout=timeout,
+            Environment={"Variables": env or {}}, **extra,
+        )
+        return function_name
+
+    return create
+
+

@@ -1,0 +1,68 @@
+"""Helpers of the Lambda / API Gateway data-plane tests (zips, invoke, polling, logs)."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+from orchestrator.embedded.testing import ControlPlane
+
+COMPONENTS = [
+    "orchestrator.dataplane.lambdas.component:factory",
+    "orchestrator.dataplane.apigateway.component:factory",
+]
+ROLE_NAME = "lambda-role"
+ROLE = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
+TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def create_role(control_plane: ControlPlane) -> str:
+    """The execution role every test function uses (moto checks that Lambda may assume it)."""
+    control_plane.client("iam").create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(TRUST))
+    return ROLE
+
+
+def make_zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def invoke(lambda_client: Any, name: str, event: Any = None, **kwargs: Any) -> tuple[dict[str, Any], Any]:
+    """Invoke synchronously; returns (response metadata, decoded payload)."""
+    response = lambda_client.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), **kwargs)
+    body = response["Payload"].read()
+    return response, json.loads(body) if body else None
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.2) -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned), or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def log_messages(control_plane: ControlPlane, function_name: str) -> list[str]:
+    logs = control_plane.client("logs")
+    group = f"/aws/lambda/{function_name}"
+    try:
+        streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    messages: list[str] = []
+    for stream in streams:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
+        messages += [e["message"] for e in events["events"]]
+    return messages

@@ -1,0 +1,202 @@
+"""Invoke API against the real embedded service: results, errors, timeouts, context, env, logs, metrics."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from orchestrator.embedded.testing import ControlPlane
+
+from .helpers import invoke, log_messages, make_zip, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+ECHO = """
+import os
+
+CALLS = 0
+
+def handler(event, context):
+    global CALLS
+    CALLS += 1
+    print("got", event)
+    if event.get("raise"):
+        raise ValueError("bad input: " + event["raise"])
+    if event.get("sleep"):
+        import time
+        time.sleep(event["sleep"])
+    return {
+        "event": event,
+        "calls": CALLS,
+        "pid": os.getpid(),
+        "context": {
+            "aws_request_id": context.aws_request_id,
+            "function_name": context.function_name,
+            "function_version": context.function_version,
+            "memory_limit_in_mb": context.memory_limit_in_mb,
+            "invoked_function_arn": context.invoked_function_arn,
+            "remaining": context.get_remaining_time_in_millis(),
+            "log_group_name": context.log_group_name,
+            "log_stream_name": context.log_stream_name,
+        },
+        "env": {k: os.environ.get(k) for k in (
+            "GREETING", "AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+            "LAMBDA_TASK_ROOT", "SERVICE_SECRET")},
+    }
+"""
+
+
+def test_invoke_returns_handler_result_with_context_and_env(
+    control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]
+) -> None:
+    name = deploy({"app.py": ECHO}, env={"GREETING": "hello"}, timeout=7, MemorySize=256)
+    response, result = invoke(lambda_client, name, {"x": 1})
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert response["ExecutedVersion"] == "$LATEST"
+    assert result["event"] == {"x": 1}
+    ctx = result["context"]
+    assert ctx["function_name"] == name
+    assert ctx["function_version"] == "$LATEST"
+    assert ctx["memory_limit_in_mb"] == "256"
+    assert ctx["invoked_function_arn"] == f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    assert 5000 < ctx["remaining"] <= 7000
+    assert ctx["log_group_name"] == f"/aws/lambda/{name}"
+    assert "/[$LATEST]" in ctx["log_stream_name"]
+    assert ctx["aws_request_id"] == response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    env = result["env"]
+    assert env["GREETING"] == "hello"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
+    assert env["AWS_REGION"] == "us-east-1"
+    assert env["AWS_ENDPOINT_URL"] == control_plane.url
+    assert env["AWS_ACCESS_KEY_ID"] == "test"
+    assert env["SERVICE_SECRET"] is None  # nothing of the service's own environment leaks in
+
+    # Warm reuse: same process, module state kept, like a warm container.
+    _, again = invoke(lambda_client, name, {"x": 2})
+    assert again["pid"] == result["pid"]
+    assert again["calls"] == result["calls"] + 1
+
+
+def test_exception_is_an_unhandled_function_error(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": ECHO})
+    response, error = invoke(lambda_client, name, {"raise": "nope"}, LogType="Tail")
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "bad input: nope"
+    assert isinstance(error["stackTrace"], list) and error["stackTrace"]
+    tail = base64.b64decode(response["LogResult"]).decode()
+    assert "got {'raise': 'nope'}" in tail
+
+
+def test_import_error_and_missing_handler(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    broken = deploy({"app.py": "import not_a_module\n"})
+    response, error = invoke(lambda_client, broken)
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ImportModuleError"
+    missing = deploy({"app.py": ECHO}, handler="app.nothing")
+    _, error = invoke(lambda_client, missing)
+    assert error["errorType"] == "Runtime.HandlerNotFound"
+
+
+def test_timeout_kills_the_invocation(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": ECHO}, timeout=1)
+    invoke(lambda_client, name, {})  # warm: the init grace does not apply any more
+    started = time.monotonic()
+    response, error = invoke(lambda_client, name, {"sleep": 30})
+    assert time.monotonic() - started < 5
+    assert response["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    _, ok = invoke(lambda_client, name, {"after": True})  # a fresh worker takes over
+    assert ok["event"] == {"after": True}
+
+
+def test_unknown_function_is_404(lambda_client: Any) -> None:
+    with pytest.raises(ClientError) as info:
+        lambda_client.invoke(FunctionName="no-such-function", Payload=b"{}")
+    assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_event_invocation_runs_asynchronously(control_plane: ControlPlane, lambda_client: Any,
+                                              deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": ECHO})
+    response = lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"async": "yes"}')
+    assert response["StatusCode"] == 202
+    wait_for(lambda: any("got {'async': 'yes'}" in m for m in log_messages(control_plane, name)))
+
+
+def test_logs_have_start_end_report(control_plane: ControlPlane, lambda_client: Any,
+                                    deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": ECHO})
+    response, _ = invoke(lambda_client, name, {"log": "me"})
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    messages = wait_for(lambda: [m for m in log_messages(control_plane, name) if "REPORT" in m] and
+                        log_messages(control_plane, name))
+    assert f"START RequestId: {request_id} Version: $LATEST" in messages
+    assert "got {'log': 'me'}" in messages
+    assert f"END RequestId: {request_id}" in messages
+    report = next(m for m in messages if m.startswith(f"REPORT RequestId: {request_id}"))
+    for field in ("Duration:", "Billed Duration:", "Memory Size: 128 MB", "Max Memory Used:", "Init Duration:"):
+        assert field in report
+
+
+def test_lambda_metrics(control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": ECHO})
+    invoke(lambda_client, name, {})
+    invoke(lambda_client, name, {"raise": "x"})
+    cloudwatch = control_plane.client("cloudwatch")
+    now = datetime.now(timezone.utc)
+
+    def stat(metric: str, statistic: str = "Sum") -> float:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": name}],
+            StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=5), Period=600,
+            Statistics=[statistic])["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    wait_for(lambda: stat("Invocations") == 2)
+    assert stat("Errors") == 1
+    assert stat("Duration", "SampleCount") == 2
+    assert stat("ConcurrentExecutions", "Maximum") >= 1
+
+
+def test_code_update_takes_effect(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": "def handler(event, context):\n    return 'v1'\n"})
+    assert invoke(lambda_client, name)[1] == "v1"
+    lambda_client.update_function_code(FunctionName=name,
+                                       ZipFile=make_zip({"app.py": "def handler(event, context):\n    return 'v2'\n"}))
+    assert wait_for(lambda: invoke(lambda_client, name)[1] == "v2", timeout=5)
+
+
+def test_configuration_update_restarts_workers(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": ECHO}, env={"GREETING": "one"})
+    assert invoke(lambda_client, name)[1]["env"]["GREETING"] == "one"
+    lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": {"GREETING": "two"}})
+    assert invoke(lambda_client, name)[1]["env"]["GREETING"] == "two"
+
+
+def test_reserved_concurrency_throttles(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": ECHO})
+    lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError) as info:
+        lambda_client.invoke(FunctionName=name, Payload=b"{}")
+    assert info.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+
+
+def test_functions_do_not_share_processes(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    first = deploy({"app.py": ECHO})
+    second = deploy({"app.py": ECHO})
+    a = invoke(lambda_client, first)[1]
+    b = invoke(lambda_client, second)[1]
+    assert a["pid"] != b["pid"]
+    assert a["calls"] == 1 and b["calls"] == 1
+    assert json.dumps(a["env"]["AWS_LAMBDA_FUNCTION_NAME"]) != json.dumps(b["env"]["AWS_LAMBDA_FUNCTION_NAME"])
