@@ -166,6 +166,8 @@ class Recorder:
         self.timeouts = 0
         self.drops = 0
         self.drops_total = 0
+        self._last_key = -1
+        self._last_second = Second()
         self.first_send: float | None = None  # offsets of measured sends
         self.last_send: float | None = None
 
@@ -273,9 +275,12 @@ class Recorder:
 
     def _second(self, intended: float) -> Second:
         key = int(intended - self.warmup)
+        if key == self._last_key:
+            return self._last_second
         second = self.seconds.get(key)
         if second is None:
             second = self.seconds[key] = Second()
+        self._last_key, self._last_second = key, second
         return second
 
     def _variant(self, name: str) -> Group:
