@@ -20,11 +20,15 @@ log = logging.getLogger(__name__)
 
 
 def _attributes(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """moto's ``{"name": {"DataType", "StringValue"|"BinaryValue"}}`` -> Lambda's ``{"Type", "Value"}``."""
+    """Message attributes in Lambda's ``{"Type", "Value"}`` shape.
+
+    moto's Publish handler already converts the API's ``DataType``/``StringValue``/``BinaryValue``
+    (binary base64-encoded); the API shape is accepted too, for callers of the backend itself.
+    """
     converted = {}
     for name, value in (raw or {}).items():
-        data_type = value.get("DataType", "String")
-        content = value.get("StringValue", value.get("BinaryValue", ""))
+        data_type = value.get("Type", value.get("DataType", "String"))
+        content = value.get("Value", value.get("StringValue", value.get("BinaryValue", "")))
         converted[name] = {"Type": "Binary" if data_type == "Binary" else data_type, "Value": content}
     return converted
 

@@ -1,0 +1,194 @@
+"""REST API -> Lambda proxy on the embedded service: keys, usage plans, proxy event and result, metrics."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from orchestrator.embedded.testing import ControlPlane
+
+from .helpers import wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+PROXY = """
+import json
+
+def handler(event, context):
+    body = json.loads(event["body"] or "{}")
+    mode = body.get("mode")
+    if mode == "malformed":
+        return {"statusCode": 200, "body": {"not": "a string"}}
+    if mode == "raise":
+        raise RuntimeError("boom")
+    return {
+        "statusCode": body.get("status", 201),
+        "headers": {"X-Echo": "yes", "Content-Type": "application/json"},
+        "multiValueHeaders": {"X-Multi": ["a", "b"]},
+        "body": json.dumps({"event": event, "request_id": context.aws_request_id}),
+    }
+"""
+
+
+@dataclass(frozen=True)
+class Api:
+    api_id: str
+    name: str
+    stage: str
+    key: str
+    key_id: str
+    fast_url: str
+    control_url: str
+
+
+def request(url: str, body: Any = None, headers: dict[str, str] | None = None,
+            method: str = "POST") -> tuple[int, dict[str, str], Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            return resp.status, dict(resp.headers), json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), json.loads(err.read() or b"null")
+
+
+def fast_base_url(control_plane: ControlPlane) -> str:
+    with urllib.request.urlopen(control_plane.url + "/_orchestrator/health", timeout=5) as resp:
+        health = json.loads(resp.read())
+    return str(health["components"]["apigateway-execution"]["invoke_base_url"])
+
+
+def make_api(control_plane: ControlPlane, function_name: str, *, throttle: dict[str, Any] | None = None,
+             quota: dict[str, Any] | None = None) -> Api:
+    apigw = control_plane.client("apigateway")
+    fn_arn = control_plane.client("lambda").get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
+    name = f"api-{uuid.uuid4().hex[:8]}"
+    api_id = apigw.create_rest_api(name=name, apiKeySource="HEADER")["id"]
+    root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="text")["id"]
+    apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod="POST", authorizationType="NONE",
+                     apiKeyRequired=True)
+    apigw.put_integration(
+        restApiId=api_id, resourceId=resource, httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn_arn}/invocations")
+    apigw.create_deployment(restApiId=api_id, stageName="local")
+    key = apigw.create_api_key(name=f"{name}-key", enabled=True)
+    plan = apigw.create_usage_plan(
+        name=f"{name}-plan", apiStages=[{"apiId": api_id, "stage": "local"}],
+        throttle=throttle or {"rateLimit": 1000.0, "burstLimit": 1000}, **({"quota": quota} if quota else {}))
+    apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    path = f"/restapis/{api_id}/local/_user_request_/text"
+    return Api(api_id, name, "local", key["value"], key["id"], fast_base_url(control_plane) + path,
+               control_plane.url + path)
+
+
+@pytest.fixture()
+def api(control_plane: ControlPlane, deploy: Callable[..., str]) -> Api:
+    return make_api(control_plane, deploy({"app.py": PROXY}, timeout=5))
+
+
+def test_proxy_result_and_event(api: Api) -> None:
+    status, headers, body = request(api.fast_url + "?q=1&q=2&single=x", {"hello": "world"},
+                                    {"x-api-key": api.key, "User-Agent": "tests/1.0"})
+    assert status == 201
+    assert headers["X-Echo"] == "yes"
+    assert headers["X-Multi"] == "a, b" or headers["X-Multi"] in ("a", "b")
+    request_id = headers["x-amzn-RequestId"]
+    event = body["event"]
+    assert event["resource"] == "/text"
+    assert event["path"] == "/text"
+    assert event["httpMethod"] == "POST"
+    assert json.loads(event["body"]) == {"hello": "world"}
+    assert event["isBase64Encoded"] is False
+    assert event["queryStringParameters"] == {"q": "2", "single": "x"}
+    assert event["multiValueQueryStringParameters"] == {"q": ["1", "2"], "single": ["x"]}
+    headers_in = {k.lower(): v for k, v in event["headers"].items()}  # urllib capitalizes names
+    multi_in = {k.lower(): v for k, v in event["multiValueHeaders"].items()}
+    assert headers_in["x-api-key"] == api.key
+    assert multi_in["user-agent"] == ["tests/1.0"]
+    assert event["pathParameters"] is None
+    context = event["requestContext"]
+    assert context["requestId"] == request_id
+    assert context["stage"] == "local"
+    assert context["resourcePath"] == "/text"
+    assert context["httpMethod"] == "POST"
+    assert context["apiId"] == api.api_id
+    assert context["identity"]["apiKeyId"] == api.key_id
+    assert context["identity"]["apiKey"] == api.key
+    assert context["identity"]["sourceIp"] == "127.0.0.1"
+    assert context["identity"]["userAgent"] == "tests/1.0"
+    assert isinstance(context["requestTimeEpoch"], int)
+
+
+def test_control_plane_port_serves_the_same_api(api: Api) -> None:
+    status, _, body = request(api.control_url, {"status": 200}, {"x-api-key": api.key})
+    assert status == 200
+    assert body["event"]["requestContext"]["stage"] == "local"
+
+
+@pytest.mark.parametrize("headers", [{}, {"x-api-key": "wrong-key"}])
+def test_missing_or_wrong_key_is_forbidden(api: Api, headers: dict[str, str]) -> None:
+    status, response_headers, body = request(api.fast_url, {}, headers)
+    assert (status, body) == (403, {"message": "Forbidden"})
+    assert response_headers["x-amzn-RequestId"]
+
+
+def test_key_outside_the_usage_plan_is_forbidden(control_plane: ControlPlane, api: Api) -> None:
+    other = control_plane.client("apigateway").create_api_key(name=f"loose-{uuid.uuid4().hex[:6]}", enabled=True)
+    assert request(api.fast_url, {}, {"x-api-key": other["value"]})[::2] == (403, {"message": "Forbidden"})
+
+
+def test_unknown_paths_and_methods(api: Api) -> None:
+    missing = (403, {"message": "Missing Authentication Token"})
+    assert request(api.fast_url.replace("/text", "/nope"), {}, {"x-api-key": api.key})[::2] == missing
+    assert request(api.fast_url, None, {"x-api-key": api.key}, method="GET")[::2] == missing
+    assert request(api.fast_url.replace("/local/", "/prod/"), {}, {"x-api-key": api.key})[::2] == missing
+
+
+def test_malformed_result_and_function_error_are_502(api: Api) -> None:
+    error = (502, {"message": "Internal server error"})
+    assert request(api.fast_url, {"mode": "malformed"}, {"x-api-key": api.key})[::2] == error
+    assert request(api.fast_url, {"mode": "raise"}, {"x-api-key": api.key})[::2] == error
+
+
+def test_usage_plan_throttle_and_quota(control_plane: ControlPlane, deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": PROXY})
+    throttled = make_api(control_plane, name, throttle={"rateLimit": 1.0, "burstLimit": 2})
+    statuses = [request(throttled.fast_url, {}, {"x-api-key": throttled.key})[0] for _ in range(4)]
+    assert statuses[:2] == [201, 201]
+    assert 429 in statuses[2:]
+    assert request(throttled.fast_url, {}, {"x-api-key": throttled.key})[2] == {"message": "Too Many Requests"}
+
+    limited = make_api(control_plane, name, quota={"limit": 2, "period": "DAY"})
+    statuses = [request(limited.fast_url, {}, {"x-api-key": limited.key})[0] for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    assert request(limited.fast_url, {}, {"x-api-key": limited.key})[2] == {"message": "Limit Exceeded"}
+
+
+def test_api_gateway_metrics(control_plane: ControlPlane, api: Api) -> None:
+    request(api.fast_url, {}, {"x-api-key": api.key})
+    request(api.fast_url, {}, {})
+    request(api.fast_url, {"mode": "raise"}, {"x-api-key": api.key})
+    cloudwatch = control_plane.client("cloudwatch")
+    now = datetime.now(timezone.utc)
+    dims = [{"Name": "ApiName", "Value": api.name}, {"Name": "Stage", "Value": "local"}]
+
+    def total(metric: str, statistic: str = "Sum") -> float:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/ApiGateway", MetricName=metric, Dimensions=dims, StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5), Period=600, Statistics=[statistic])["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    wait_for(lambda: total("Count") == 3)
+    assert total("4XXError") == 1
+    assert total("5XXError") == 1
+    assert total("Latency", "SampleCount") == 3
+    assert total("IntegrationLatency", "SampleCount") == 2
