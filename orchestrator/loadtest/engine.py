@@ -157,8 +157,9 @@ async def _open_loop(cfg: RunConfig, target: Target, recorder: Recorder, progres
                     requests = target.render()
             delay = next_t - (clock() - t0)
             # libuv timers have millisecond resolution: a send may leave up to ~1 ms late. That lag
-            # is measured (send_lag) and included in latency; no busy-waiting to hide it.
-            await asyncio.sleep(max(0, delay))
+            # is measured (send_lag) and included in latency; no busy-waiting to hide it. Low rates
+            # still wake every HOUSEKEEPING_SEC for timeouts and progress.
+            await asyncio.sleep(min(max(0.0, delay), HOUSEKEEPING_SEC))
         # drain: wait for outstanding responses, at most until the last request's deadline
         drain_end = t0 + end + timeout
         while pool.in_flight and clock() < drain_end:
