@@ -24,9 +24,9 @@ VARIANTS = ("model-a", "model-a", "model-a", "model-b")
 
 def _responses() -> list[bytes]:
     out = []
-    for i in range(8):
+    for i in range(16):  # every (variant, label) pair: variants 3:1, labels uniform within each
         variant = VARIANTS[i % 4]
-        body = json.dumps({"success": "true", "label": i % 4 + 1, "variant": variant}).encode()
+        body = json.dumps({"success": "true", "label": i // 4 + 1, "variant": variant}).encode()
         head = (
             f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
             f"X-Invoked-Variant: {variant}\r\n\r\n"
@@ -68,7 +68,7 @@ class ServerProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         st = self.state
         st.counter += 1
-        response = RESPONSES[st.counter & 7]
+        response = RESPONSES[st.counter & 15]
         mode = st.mode
         if mode == "fixed":
             self.transport.write(response)  # type: ignore[union-attr]
