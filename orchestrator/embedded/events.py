@@ -18,10 +18,12 @@ Event kinds (``Event.kind``) and ``Event.detail`` keys:
 ``sagemaker.endpoint.deleted``         endpoint_name
 ``lambda.function.created``            function_name, function_arn
 ``lambda.function.code_updated``       function_name, function_arn
+``lambda.function.config_updated``     function_name, function_arn (environment, handler, timeout...)
 ``lambda.function.deleted``            function_name, qualifier
 ``apigateway.deployment.created``      rest_api_id, deployment_id, stage_name
 ``apigateway.rest_api.deleted``        rest_api_id
 ``sns.subscription.created``           topic_arn, subscription_arn, protocol, endpoint
+``sns.subscription.deleted``           subscription_arn
 ``sns.message.published``              topic_arn, message_id, message, subject, message_attributes
 =====================================  ==========================================================
 """
@@ -200,6 +202,7 @@ def install(bus: EventBus) -> None:
         lambda b, a, k, r: {"function_name": r.function_name, "function_arn": r.function_arn},
     )
     _observe(LambdaBackend, "update_function_code", "lambda.function.code_updated", _function_detail)
+    _observe(LambdaBackend, "update_function_configuration", "lambda.function.config_updated", _function_detail)
     _observe(
         LambdaBackend, "delete_function", "lambda.function.deleted",
         lambda b, a, k, r: {"function_name": _arg(a, k, 0, "function_name"), "qualifier": _arg(a, k, 1, "qualifier")},
@@ -217,6 +220,10 @@ def install(bus: EventBus) -> None:
         SNSBackend, "subscribe", "sns.subscription.created",
         lambda b, a, k, r: {"topic_arn": r.topic.arn, "subscription_arn": r.arn,
                             "protocol": r.protocol, "endpoint": r.endpoint},
+    )
+    _observe(
+        SNSBackend, "unsubscribe", "sns.subscription.deleted",
+        lambda b, a, k, r: {"subscription_arn": _arg(a, k, 0, "subscription_arn")},
     )
     _observe(
         SNSBackend, "publish", "sns.message.published",

@@ -440,6 +440,68 @@ def patch_unimplemented_actions_fail_fast() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# x4. CodePipeline trust policy with several service principals (found by the Terraform smoke test)
+# --------------------------------------------------------------------------------------------------
+def _trusted_services(assume_role_policy: str) -> set[str]:
+    """Service principals allowed to assume a role; ``Service`` may be a string or a list."""
+    statements = json.loads(assume_role_policy).get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    services: set[str] = set()
+    for statement in statements:
+        principal = statement.get("Principal")
+        if statement.get("Effect", "Allow") != "Allow" or not isinstance(principal, dict):
+            continue
+        value = principal.get("Service", [])
+        services.update([value] if isinstance(value, str) else value)
+    return services
+
+
+def patch_codepipeline_trust_policy() -> None:
+    """Accept a pipeline role whose trust policy lists several services or other principals.
+
+    AWS: ``CreatePipeline`` needs a role that ``codepipeline.amazonaws.com`` may assume; the trust
+    policy's ``Principal.Service`` may be a list, and other statements may name other principals.
+    moto 5.2: compares ``Principal.Service`` of every statement with the string, so a list fails
+    ("CodePipeline is not authorized to perform AssumeRole", which the provider retries for two
+    minutes) and a statement without a ``Service`` principal raises ``KeyError`` (HTTP 500).
+    We: replace ``create_pipeline`` with moto's own logic (duplicate name, two stages, tags) around
+    a trust check by :func:`_trusted_services`.
+    """
+    from moto.codepipeline.exceptions import InvalidStructureException
+    from moto.codepipeline.models import CodePipeline, CodePipelineBackend
+    from moto.iam.exceptions import NotFoundException as IAMNotFoundException
+
+    def create_pipeline(self: CodePipelineBackend, pipeline: dict[str, Any], tags: list[dict[str, str]] | None) -> Any:
+        name = pipeline["name"]
+        if name in self.pipelines:
+            raise InvalidStructureException(
+                f"A pipeline with the name '{name}' already exists in account '{self.account_id}'"
+            )
+        try:
+            role = self.iam_backend.get_role_by_arn(pipeline["roleArn"])
+            trusted = "codepipeline.amazonaws.com" in _trusted_services(role.assume_role_policy_document)
+        except IAMNotFoundException:
+            trusted = False
+        if not trusted:
+            raise InvalidStructureException(
+                f"CodePipeline is not authorized to perform AssumeRole on role {pipeline['roleArn']}"
+            )
+        if len(pipeline["stages"]) < 2:
+            raise InvalidStructureException(
+                f"Pipeline has only {len(pipeline['stages'])} stage(s). There should be a minimum of 2 stages in a pipeline"
+            )
+        created = CodePipeline(self.account_id, self.region_name, pipeline)
+        if tags:
+            created.validate_tags(tags)
+            created.tags.update({tag["key"]: tag["value"] for tag in tags})
+        self.pipelines[name] = created
+        return pipeline, sorted(tags or [], key=lambda i: i["key"])
+
+    CodePipelineBackend.create_pipeline = create_pipeline  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------------
 PATCHES: tuple[Patch, ...] = (
@@ -453,6 +515,7 @@ PATCHES: tuple[Patch, ...] = (
     patch_codebuild_update_project,
     patch_sns_lambda_delivery,
     patch_unimplemented_actions_fail_fast,
+    patch_codepipeline_trust_policy,
 )
 
 

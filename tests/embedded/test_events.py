@@ -56,3 +56,25 @@ def test_unsubscribe_and_delivery_off_the_publishing_thread() -> None:
     assert bus.flush()
     assert threads == ["embedded-events"]
     bus.close()
+
+
+@pytest.mark.timeout(90)
+def test_control_plane_modules_stay_light_and_patches_are_idempotent() -> None:
+    """In a fresh interpreter: patches apply once, hooks install, and nothing pulls in torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from orchestrator.embedded import events, moto_compat, process, server, service\n"
+        "first = moto_compat.apply_all(); second = moto_compat.apply_all()\n"
+        "events.install(events.EventBus()); events.install(events.EventBus())\n"
+        "assert len(first) == len(moto_compat.PATCHES) and second == [], (first, second)\n"
+        "assert 'torch' not in sys.modules, 'the control plane must not import torch'\n"
+        "from moto.sagemaker.models import SageMakerModelBackend as B\n"
+        "assert getattr(B.update_endpoint, '__orchestrator_observed__', False)\n"
+        "assert not hasattr(B.update_endpoint.__wrapped__, '__orchestrator_observed__')\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

@@ -177,13 +177,17 @@ def test_codebuild_update_project(control_plane: ControlPlane) -> None:
     assert project["environment"]["environmentVariables"][0]["value"] == "local"
 
 
-# 5 ------------------------------------------------------------------------------------------------
+# 5, x4 -------------------------------------------------------------------------------------------
 def test_get_pipeline_timestamps_are_epoch_numbers(control_plane: ControlPlane) -> None:
     s3 = control_plane.client("s3")
     s3.create_bucket(Bucket="pipeline-artifacts")
+    # x4: several services in one trust statement, and a statement with another kind of principal.
     control_plane.client("iam").create_role(RoleName="pipeline-role", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "codepipeline.amazonaws.com"}}]}))
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": ["codebuild.amazonaws.com", "codepipeline.amazonaws.com"]}},
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}},
+        ]}))
     cp = control_plane.client("codepipeline")
     cp.create_pipeline(pipeline={
         "name": "pipe", "roleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/pipeline-role",
@@ -203,6 +207,18 @@ def test_get_pipeline_timestamps_are_epoch_numbers(control_plane: ControlPlane) 
     assert abs(metadata["created"] - time.time()) < 300
     listed = raw_body(cp, "ListPipelines")["pipelines"]
     assert all(isinstance(p["created"], (int, float)) for p in listed)
+
+
+def test_pipeline_role_must_still_trust_codepipeline(control_plane: ControlPlane) -> None:
+    control_plane.client("iam").create_role(RoleName="not-for-pipelines", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": ["lambda.amazonaws.com"]}}]}))
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        control_plane.client("codepipeline").create_pipeline(pipeline={
+            "name": "untrusted", "roleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/not-for-pipelines",
+            "artifactStore": {"type": "S3", "location": "pipeline-artifacts"}, "stages": [],
+        })
+    assert err.value.response["Error"]["Code"] == "InvalidStructureException"
 
 
 def test_codecommit_repository_timestamps_are_epoch_numbers(control_plane: ControlPlane) -> None:
