@@ -120,6 +120,12 @@ class EndpointManager:
     # -- observer API -----------------------------------------------------------------------------
     async def apply(self, spec: EndpointSpec) -> EndpointState:
         """Create or update an endpoint to match `spec`; returns InService or Failed (with the reason)."""
+        if not spec.variants:
+            state = self.states.setdefault(spec.name, EndpointState(spec.name, "Failed", spec.config_name))
+            state.failure_reason = f"Endpoint configuration {spec.config_name} has no production variants."
+            if spec.name not in self.endpoints:
+                state.status = "Failed"
+            return self._snapshot(state)
         lock = self._locks.setdefault(spec.name, asyncio.Lock())
         async with lock:
             current = self.endpoints.get(spec.name)
