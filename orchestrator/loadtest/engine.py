@@ -183,10 +183,14 @@ async def _closed_loop(cfg: RunConfig, target: Target, recorder: Recorder, progr
     period = cfg.concurrency / cfg.rate
 
     def on_result(
-        ctx: asyncio.Future[Any], status: int, headers: dict[bytes, bytes], body: bytes, error: str | None
+        ctx: tuple[asyncio.Future[Any], float],
+        status: int,
+        headers: dict[bytes, bytes],
+        body: bytes,
+        error: str | None,
     ) -> None:
-        if not ctx.done():
-            ctx.set_result((status, headers, body, error))
+        if not ctx[0].done():
+            ctx[0].set_result((status, headers, body, error))
 
     pool = Pool(loop, parse_url(target.url), on_result, connect_timeout=cfg.timeout, clock=clock)
     counter = [0]
@@ -202,20 +206,21 @@ async def _closed_loop(cfg: RunConfig, target: Target, recorder: Recorder, progr
             counter[0] += 1
             recorder.sent(sent_at, 0.0)
             fut: asyncio.Future[Any] = loop.create_future()
-            pool.submit(requests[case], fut)
-            try:
-                status, headers, body, error = await asyncio.wait_for(fut, cfg.timeout)
-            except TimeoutError:
-                status, headers, body, error = 0, {}, b"", "timeout"
+            pool.submit(requests[case], (fut, t0 + sent_at + cfg.timeout))  # timed out by the ticker
+            status, headers, body, error = await fut
             done_at = clock() - t0
             recorder.result(sent_at, done_at - sent_at, case, status, headers, body, error)
             slot = max(slot + period, done_at)  # a late worker sends at once; missed slots are lost
 
     async def ticker() -> None:
+        next_progress = cfg.progress_interval
         while True:
-            await asyncio.sleep(cfg.progress_interval)
+            await asyncio.sleep(HOUSEKEEPING_SEC)
+            pool.expire(lambda ctx: ctx[1], clock())
             now = clock() - t0
-            progress.update(now, recorder, pool.in_flight, "closed")
+            if now >= next_progress:
+                next_progress += cfg.progress_interval
+                progress.update(now, recorder, pool.in_flight, "closed")
 
     tick = loop.create_task(ticker())
     try:

@@ -39,3 +39,12 @@ def test_connection_refused_is_an_error_not_a_hang() -> None:
     s = summarize(result)
     assert s["requests"]["success"] == 0
     assert s["errors_by_status"].get("connection", 0) == s["requests"]["sent"] > 0
+
+
+def test_closed_loop_times_out_and_ends_when_the_server_hangs(fake_server) -> None:
+    url = fake_server("hang")
+    started = time.monotonic()
+    cfg = engine.RunConfig(rate=50, duration=1, warmup=0, arrival="closed", concurrency=2, timeout=0.3)
+    s = summarize(engine.run(cfg, target(url)))
+    assert time.monotonic() - started < 1 + 0.3 + 1.5
+    assert s["requests"]["timeouts"] == s["requests"]["sent"] > 0
