@@ -33,7 +33,7 @@ locals {
   # (new model data URL, image, environment) creates a new model beside the old one (create_before_destroy).
   model_names = {
     for key, m in local.models : key => "${substr(var.name, 0, 63 - 10 - length(key))}-${key}-${substr(sha1(jsonencode([
-      m.image_uri, m.model_data_url, m.environment, local.role_name
+      m.image_uri, m.model_data_url, m.environment, local.role_name, var.enable_network_isolation
     ])), 0, 8)}"
   }
 
@@ -49,10 +49,13 @@ locals {
 }
 
 resource "aws_sagemaker_model" "this" {
+  #checkov:skip=CKV_AWS_370:Network isolation is the enable_network_isolation variable; off by default because the framework container pip-installs code/requirements.txt at start.
+
   for_each = local.models
 
-  name               = local.model_names[each.key]
-  execution_role_arn = aws_iam_role.execution.arn
+  name                     = local.model_names[each.key]
+  execution_role_arn       = aws_iam_role.execution.arn
+  enable_network_isolation = var.enable_network_isolation
 
   primary_container {
     image          = each.value.image_uri
@@ -122,6 +125,9 @@ resource "aws_sagemaker_endpoint_configuration" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "endpoint" {
+  #checkov:skip=CKV_AWS_158:Container logs hold no secrets; a CMK for logs needs a key policy for the logs service, left to the account.
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 days by default, an environment setting).
+
   name              = "/aws/sagemaker/Endpoints/${var.name}"
   retention_in_days = var.log_retention_days
   tags              = var.tags

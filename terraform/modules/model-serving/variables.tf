@@ -174,6 +174,12 @@ variable "capture_bucket" {
   }
 }
 
+variable "enable_network_isolation" {
+  description = "Run the model containers without network access. Only with an image that needs no download at start: the framework containers pip-install code/requirements.txt when present."
+  type        = bool
+  default     = false
+}
+
 variable "deploy_endpoint" {
   description = "Create the endpoint (and its autoscaling). false deploys the models and the endpoint configuration only."
   type        = bool

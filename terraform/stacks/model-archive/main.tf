@@ -23,6 +23,8 @@ locals {
 }
 
 resource "aws_ssm_parameter" "published" {
+  #checkov:skip=CKV2_AWS_34:Names and ARNs are not secrets; the contracts publish them as String.
+
   for_each = local.published
 
   name        = "${local.ssm_prefix}/model-archive/${each.key}"
