@@ -14,6 +14,8 @@ command) and ``service.log`` (appended on every start).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -23,6 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +40,7 @@ HOST = "127.0.0.1"
 PID_FILE = "service.pid"
 META_FILE = "service.json"
 LOG_FILE = "service.log"
+LOCK_FILE = ".lock"
 START_TIMEOUT = 60.0  # importing moto and its backends takes a few seconds on a busy machine
 STOP_TIMEOUT = 10.0
 
@@ -117,6 +121,12 @@ def up(
     port raises :class:`~orchestrator.errors.UsageError`.
     """
     state_dir = (state_dir or default_state_dir()).resolve()
+    with _locked(state_dir):
+        return _up_locked(port, state_dir, components or [], default_components, timeout)
+
+
+def _up_locked(port: int, state_dir: Path, components: list[str], default_components: bool,
+               timeout: float) -> UpResult:
     notes: list[str] = []
     record = _read_record(state_dir)
     if record is not None:
@@ -133,13 +143,15 @@ def up(
         _remove_record(state_dir)
         notes.append(f"removed stale pid file (pid {pid} is not running this service)")
 
+    adopted = _adopt_orphan(port, state_dir)
+    if adopted is not None:
+        return UpResult(status(state_dir), started=False, notes=[*notes, adopted])
     _check_port_free(port, state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / LOG_FILE
     command = [sys.executable, "-m", MODULE, "--host", HOST, "--port", str(port), "--state-dir", str(state_dir)]
     if not default_components:
         command.append("--no-default-components")
-    for spec in components or []:
+    for spec in components:
         command += ["--component", spec]
     with log_path.open("ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S%z')} starting: {' '.join(command)}\n".encode())
@@ -175,6 +187,11 @@ def down(state_dir: Path | None = None, timeout: float = STOP_TIMEOUT) -> tuple[
     for this state directory; a stale pid file is removed either way.
     """
     state_dir = (state_dir or default_state_dir()).resolve()
+    with _locked(state_dir):
+        return _down_locked(state_dir, timeout)
+
+
+def _down_locked(state_dir: Path, timeout: float) -> tuple[bool, str]:
     record = _read_record(state_dir)
     if record is None:
         return False, "not running (no pid file)"
@@ -198,6 +215,9 @@ def status(state_dir: Path | None = None) -> ServiceStatus:
     if not _is_ours(pid, state_dir):
         return ServiceStatus(running=False, state_dir=state_dir, log_path=log_path, pid=pid,
                              note=f"stale pid file: pid {pid} is not running this service")
+    if "port" not in meta:
+        return ServiceStatus(running=True, state_dir=state_dir, log_path=log_path, pid=pid,
+                             note=f"pid {pid} runs this service but {META_FILE} is missing or unreadable")
     port = int(meta["port"])
     started_at = float(meta.get("started_at", time.time()))
     health = _health(port)
@@ -226,6 +246,34 @@ def ensure_running(env: EmbeddedEnvironment, state_dir: Path | None = None) -> s
 # --------------------------------------------------------------------------------------------------
 # Pid file and process checks
 # --------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    """Serialize up/down on one state directory (two CLIs starting at once must not race)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with (state_dir / LOCK_FILE).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _adopt_orphan(port: int, state_dir: Path) -> str | None:
+    """Our server for this state dir answers on ``port`` but its pid file is gone: record it again."""
+    health = _health(port)
+    if health is None or Path(str(health.get("state_dir"))) != state_dir:
+        return None
+    pid = int(health.get("pid", -1))
+    if not _is_ours(pid, state_dir):
+        return None
+    _write_record(state_dir, pid, {
+        "pid": pid, "host": HOST, "port": port, "url": url_for(port),
+        "started_at": float(health.get("started_at", time.time())), "log_path": str(state_dir / LOG_FILE),
+        "command": _cmdline(pid),
+    })
+    return f"re-recorded running service pid {pid} (its pid file was missing)"
+
+
 def _read_record(state_dir: Path) -> tuple[int, dict[str, Any]] | None:
     pid_path = state_dir / PID_FILE
     try:

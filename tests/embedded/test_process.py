@@ -79,6 +79,12 @@ def test_up_is_idempotent_and_status_reports_everything(tmp_path: Path) -> None:
         with pytest.raises(UsageError, match="already runs on port"):
             process.up(free_port(), cp.state_dir)
 
+        # Lost pid file (e.g. deleted by hand): up finds our server on the port and records it again.
+        (cp.state_dir / "service.pid").unlink()
+        adopted = process.up(cp.port, cp.state_dir)
+        assert not adopted.started and "re-recorded" in adopted.notes[0]
+        assert process.status(cp.state_dir).pid == cp.pid
+
 
 def test_down_stops_our_process_and_cleans_up(tmp_path: Path) -> None:
     state_dir = tmp_path / "embedded"
