@@ -144,3 +144,28 @@ def test_full_queue_is_service_unavailable(runtime: LocalSageMakerRuntime, model
     with ThreadPoolExecutor(6) as pool:
         got = Counter(pool.map(call, range(6)))
     assert got["ok"] >= 1 and got["ServiceUnavailable"] >= 1 and set(got) <= {"ok", "ServiceUnavailable"}
+
+
+ISOLATION = """
+import json, os, sys
+
+def model_fn(model_dir):
+    try:
+        import orchestrator  # noqa: F401
+        reachable = True
+    except ImportError:
+        reachable = False
+    return {"orchestrator_importable": reachable, "path0": sys.path[0], "cwd": os.getcwd(), "isolated": sys.flags.isolated}
+
+def transform_fn(model, body, content_type, accept):
+    return json.dumps(model), "application/json"
+"""
+
+
+def test_workers_run_user_code_isolated_from_the_orchestrator(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any
+) -> None:
+    d = model_factory(ISOLATION, "isolated")
+    runtime.apply(endpoint("iso", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
+    got = json.loads(invoke(smr, "iso")["Body"].read())
+    assert got == {"orchestrator_importable": False, "path0": str(d / "code"), "cwd": str(d), "isolated": 1}

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from orchestrator.dataplane.lambdas.cloudwatch import Flusher, LogBuffer, MetricBuffer, write_logs, write_metrics
+from orchestrator.dataplane.lambdas.cloudwatch import (
+    Flusher,
+    LogBuffer,
+    MetricBuffer,
+    freeze_long_lived_objects,
+    write_logs,
+    write_metrics,
+)
 from orchestrator.dataplane.lambdas.code_store import CodeStore, UnsafeCodeError
 from orchestrator.dataplane.lambdas.function_config import FunctionConfig, FunctionNotFound, read_function
 from orchestrator.dataplane.lambdas.worker_pool import (
@@ -122,6 +129,7 @@ class LambdaRuntime:
         self._thread.start()
         ready.wait(10)
         self._flusher.start()
+        freeze_long_lived_objects()  # moto and its backends are loaded by now
         _active = self
 
     def stop(self) -> None:
@@ -284,6 +292,7 @@ class LambdaRuntime:
         write_logs(self.logs.drain())
         for (account, region), buffer in list(self.metrics.items()):
             write_metrics(account, region, buffer)
+        freeze_long_lived_objects()
 
     def health(self) -> dict[str, Any]:
         return {

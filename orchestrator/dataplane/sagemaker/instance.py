@@ -25,6 +25,7 @@ import asyncio
 import logging
 import os
 import signal
+import site
 import socket
 import subprocess
 import sys
@@ -124,7 +125,8 @@ class WorkerProcess(asyncio.Protocol):
         env = dict(inst.process_env)
         cmd = [
             sys.executable,
-            "-I",
+            "-I",  # isolated: no PYTHON* variables, no user site, no script dir on sys.path
+            "-S",  # no site processing: .pth files (the project's editable install) are not run
             WORKER_SCRIPT,
             "--fd",
             str(child.fileno()),
@@ -137,6 +139,8 @@ class WorkerProcess(asyncio.Protocol):
             "--parent-pid",
             str(os.getpid()),
         ]
+        for directory in site.getsitepackages():  # -S also skips venv detection: name them
+            cmd += ["--site-dir", directory]
         try:
             self.proc = subprocess.Popen(
                 cmd, pass_fds=(child.fileno(),), env=env, cwd=str(inst.model_dir), stdin=subprocess.DEVNULL

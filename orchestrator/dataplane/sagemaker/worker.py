@@ -1,7 +1,7 @@
 """One model-server worker process: the SageMaker handler contract, run in isolation.
 
 This file is both a module (the front end imports its wire-format helpers and tests import
-`HandlerService`) and the worker's entry point (`python -I worker.py --fd N --model-dir D`).
+`HandlerService`) and the worker's entry point (`python -I -S worker.py --fd N --model-dir D`).
 It deliberately imports nothing but the standard library: a worker runs a *user's* code with only
 `<model_dir>/code` prepended to `sys.path` (plus the interpreter's site-packages), exactly like a
 SageMaker framework container, so that an inference.py that works here works there and cannot reach
@@ -436,6 +436,17 @@ class HandlerService:
         return out  # type: ignore[return-value]
 
 
+def add_site_packages(directories: list[str]) -> None:
+    """The front end's site-packages, without running their .pth files (the worker starts with -S).
+
+    Why: an editable install of the orchestrator is a .pth hook in site-packages; running it would put
+    our own modules within reach of the user's code. Third-party packages (torch, numpy) need no .pth.
+    """
+    for directory in directories:
+        if directory not in sys.path and os.path.isdir(directory):
+            sys.path.append(directory)
+
+
 def load_user_module(model_dir: str, program: str) -> Any:
     """Import `<model_dir>/code/<program>` with code/ first on sys.path (as the toolkit does)."""
     code_dir = os.path.join(model_dir, "code")
@@ -497,10 +508,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-name", default="model")
     parser.add_argument("--worker-id", type=int, default=0)
     parser.add_argument("--parent-pid", type=int, required=True)
+    parser.add_argument("--site-dir", action="append", default=[])
     args = parser.parse_args(argv)
     _guard_parent(args.parent_pid)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     sock = socket.socket(fileno=args.fd)
+    add_site_packages(args.site_dir)
     os.chdir(args.model_dir)
     try:
         module = load_user_module(args.model_dir, os.environ.get("SAGEMAKER_PROGRAM") or "inference.py")
