@@ -5,7 +5,10 @@ a tokenizer-like preprocessing: lower-case, regex split, vocabulary look-up), se
 LocalSageMakerRuntime (2 workers), and runs wrk at 1, 16 and 64 connections for batch size 1 and for
 batch 16 / 5 ms, printing req/s, p50 and p99. `--capture` adds 100 % data capture to a local dir.
 
-    .venv/bin/python benchmarks/serving_runtime.py [--duration 10] [--capture] [--torchserve]
+    .venv/bin/python benchmarks/serving_runtime.py [--duration 10] [--capture] [--torchserve] [--model-dir D]
+
+(--model-dir: an extracted model directory answering {"sentence": ...}, e.g. model-a's code/ + artifacts;
+the TorchServe side needs the synthetic model's predict_batch_fn, so use it without --model-dir.)
 
 Needs `wrk` (Debian: apt-get install -y wrk). With --torchserve it also runs the same model under
 TorchServe from a separate venv (TORCHSERVE_VENV, default /tmp/ts-venv) for a side-by-side figure.
@@ -293,6 +296,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--capture", action="store_true", help="100%% data capture to a local directory")
     parser.add_argument("--only", choices=["batch1", "batch16"], default=None)
+    parser.add_argument("--model-dir", default=None, help="serve this extracted model dir instead of the synthetic one")
     parser.add_argument("--torchserve", action="store_true")
     parser.add_argument("--torchserve-venv", default="/tmp/ts-venv")
     args = parser.parse_args()
@@ -302,7 +306,7 @@ def main() -> int:
     conns = [int(c) for c in args.connections.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="serving-bench-"))
     try:
-        model_dir = build_model(tmp / "model")
+        model_dir = Path(args.model_dir).resolve() if args.model_dir else build_model(tmp / "model")
         lua = tmp / "post.lua"
         lua.write_text(WRK_LUA)
         configs = [("batch1", 1, 100), ("batch16", 16, 5)]
