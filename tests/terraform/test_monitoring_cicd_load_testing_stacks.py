@@ -10,6 +10,7 @@ This checks the template against the stack's variables and the stack's SSM wirin
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -49,6 +50,8 @@ def control_plane_url() -> Iterator[str]:
     pytest.importorskip("moto", reason="the embedded control plane needs the `local` extra (moto)")
     import boto3
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
