@@ -86,7 +86,7 @@ async def run_async(config: RunConfig, target: Target, progress: Progress | None
     if config.rate <= 0 or config.duration <= 0:
         raise ValueError("rate and duration must be positive")
     progress = progress or Progress(enabled=False, max_send_lag_ms=config.max_send_lag_ms)
-    recorder = Recorder(config.warmup, target.case_names, target.expected)
+    recorder = Recorder(config.warmup, target.case_names, target.expected, config.warmup + config.duration)
     started = time.time()
     if config.arrival == "closed":
         elapsed, opened = await _closed_loop(config, target, recorder, progress)

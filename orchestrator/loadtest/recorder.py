@@ -144,8 +144,15 @@ def _matches(expected: dict[str, Any] | None, got: Any) -> bool:
 class Recorder:
     """Collects samples; the engine calls ``sent``/``dropped``/``result`` with intended offsets (s)."""
 
-    def __init__(self, warmup: float, case_names: list[str], expected: list[dict[str, Any] | None]) -> None:
+    def __init__(
+        self,
+        warmup: float,
+        case_names: list[str],
+        expected: list[dict[str, Any] | None],
+        window_end: float = float("inf"),
+    ) -> None:
         self.warmup = warmup
+        self.window_end = window_end  # warmup + duration: responses after it are not throughput
         self.case_names = case_names
         self.expected = expected
         self._latency = Tally()
@@ -160,6 +167,7 @@ class Recorder:
         self.sent_total = 0  # warmup included (progress)
         self.sent_measured = 0
         self.completed = 0
+        self.completed_in_window = 0  # responses (any status) that arrived before window_end
         self.success = 0
         self.errors = 0
         self.errors_total = 0  # warmup included (progress)
@@ -213,6 +221,8 @@ class Recorder:
         if intended < self.warmup:
             return
         self.completed += 1
+        if intended + latency <= self.window_end:
+            self.completed_in_window += 1
         p = self._latency.pending
         p[q] = p.get(q, 0) + 1
         key = error or str(status)

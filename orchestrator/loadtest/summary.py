@@ -36,7 +36,9 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "elapsed_s": round(result.elapsed, 3),
         "target_rate": cfg.rate,
         "achieved_rate": round(rec.sent_measured / window, 3) if window > 0 else 0.0,
-        "completed_rate": round(rec.completed / window, 3) if window > 0 else 0.0,
+        # throughput: responses that arrived within the measured window (a backlog drained after
+        # the last send does not count), per second
+        "completed_rate": round(rec.completed_in_window / cfg.duration, 3),
         "requests": {
             "scheduled": scheduled,
             "sent": rec.sent_measured,
