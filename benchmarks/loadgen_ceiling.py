@@ -7,7 +7,8 @@ Reported per core (the generator is single-threaded; wrk runs with -t1):
 
 - open loop: the highest constant rate the generator sustains (completed >= 99% of target, no drops,
   send lag p50 < --max-lag-p50-ms, default 5 ms: the median request leaves on time), stepping up;
-- closed loop, unpaced: ``concurrency`` connections each sending back-to-back (wrk's own method);
+- closed loop, unpaced: ``concurrency`` connections each sending back-to-back (wrk's own method),
+  for the generator's client and, for comparison, aiohttp's (the alternative it was chosen over);
 - CPU time per request of the generator (process time / requests): 1e6 / that is the ceiling of a
   fully busy core, and is far less sensitive to noisy neighbours than the throughput figures.
 
@@ -101,6 +102,35 @@ def child(args: argparse.Namespace) -> None:
     )
 
 
+def aiohttp_child(args: argparse.Namespace) -> None:
+    """aiohttp's client, closed loop with ``connections`` workers: the alternative the hand-rolled client
+    was measured against (same core, same server)."""
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+    import asyncio
+
+    import aiohttp
+    import uvloop
+
+    async def main() -> float:
+        connector = aiohttp.TCPConnector(limit=args.connections)
+        done = 0
+        async with aiohttp.ClientSession(connector=connector) as session:
+            end = time.perf_counter() + args.duration
+
+            async def worker() -> None:
+                nonlocal done
+                while time.perf_counter() < end:
+                    async with session.post(args.url, data=BODY, headers={"Content-Type": "application/json"}) as r:
+                        await r.read()
+                    done += 1
+
+            await asyncio.gather(*(worker() for _ in range(args.connections)))
+        return done / args.duration
+
+    print(json.dumps({"completed": uvloop.run(main())}))
+
+
 def run_child(url: str, cpu: int | None, mode: str, rate: float, duration: float, connections: int) -> dict:
     cmd = [
         sys.executable,
@@ -157,7 +187,7 @@ def main() -> int:
     parser.add_argument("--cpu", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args)
+        aiohttp_child(args) if args.mode == "aiohttp" else child(args)
         return 0
 
     gen_cpu, server_cpu = cpus()
@@ -193,6 +223,7 @@ def main() -> int:
                 if failures >= 2:
                     break
         closed = run_child(url, gen_cpu, "closed", 1e7, args.step_sec, args.connections)
+        aio = run_child(url, gen_cpu, "aiohttp", 0, args.step_sec, args.connections)
         wrk = run_wrk(url, gen_cpu, args.step_sec, args.connections)
     finally:
         server.kill()
@@ -203,6 +234,7 @@ def main() -> int:
     print(f"{'-' * 34} {'-' * 10}")
     print(f"{'generator, open loop, sustained':<34} {best_open:>10.0f}")
     print(f"{'generator, closed loop, ' + str(args.connections) + ' conns':<34} {closed['completed']:>10.0f}")
+    print(f"{'aiohttp client, closed, ' + str(args.connections) + ' conns':<34} {aio['completed']:>10.0f}")
     print(f"{'generator, 1e6 / CPU us per req':<34} {1e6 / cpu_floor:>10.0f}   ({cpu_floor:.1f} us of CPU per request)")
     print(
         f"{'wrk -t1 -c' + str(args.connections):<34} {wrk if wrk is not None else float('nan'):>10.0f}"
