@@ -17,6 +17,9 @@ from dataplane_helpers import endpoint
 from orchestrator.dataplane.sagemaker import DataCaptureSpec, InMemoryMetricsSink, LocalSageMakerRuntime
 from orchestrator.dataplane.sagemaker.capture import CaptureWriter, EndpointCapture, LocalDirCaptureSink
 
+
+pytestmark = pytest.mark.timeout(120)  # a hung worker or socket must fail the test, not CI
+
 KEY = re.compile(
     r"^capture-bucket/prefix/(?P<ep>[^/]+)/(?P<variant>[^/]+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<h>\d{2})/"
     r"(?P<mi>\d{2})-(?P<s>\d{2})-(?P<ms>\d{3})-[0-9a-f-]{36}\.jsonl$"

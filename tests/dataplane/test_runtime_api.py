@@ -16,6 +16,8 @@ from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
 from dataplane_helpers import ECHO, endpoint
 
 
+pytestmark = pytest.mark.timeout(120)  # a hung worker or socket must fail the test, not CI
+
 def invoke(smr: Any, name: str = "ep", body: bytes = b'{"x": 1}', **kw: Any) -> dict[str, Any]:
     return smr.invoke_endpoint(EndpointName=name, Body=body, ContentType=kw.pop("ContentType", "application/json"), **kw)
 
@@ -148,6 +150,7 @@ def test_full_queue_is_service_unavailable(runtime: LocalSageMakerRuntime, model
 
 ISOLATION = """
 import json, os, sys
+
 
 def model_fn(model_dir):
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import signal
@@ -19,6 +21,9 @@ from dataplane_helpers import ECHO, endpoint
 
 from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
 
+
+
+pytestmark = pytest.mark.timeout(120)  # a hung worker or socket must fail the test, not CI
 
 def alive(pid: int) -> bool:
     try:

@@ -12,11 +12,14 @@ from dataplane_helpers import endpoint
 
 from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
 
+pytestmark = pytest.mark.timeout(120)  # a hung worker or socket must fail the test, not CI
+
 torch = pytest.importorskip("torch")
 
 INFERENCE = """
 import json, os, sys, zlib
 import torch
+
 
 torch.set_num_threads(1)
 BATCHES = []
