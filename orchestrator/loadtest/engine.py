@@ -22,29 +22,13 @@ from orchestrator.loadtest.client import Pool, parse_url
 from orchestrator.loadtest.progress import Progress
 from orchestrator.loadtest.recorder import Recorder
 from orchestrator.loadtest.schedule import send_offsets
+from orchestrator.loadtest.wire import Target
 
 HOUSEKEEPING_SEC = 0.05
 # uvloop's loop.time() is libuv's millisecond clock cached per loop iteration: too coarse for
 # latencies. Every timestamp of a sample comes from the high-resolution monotonic clock instead.
 clock = time.perf_counter
 START_LEAD_SEC = 0.02
-
-
-@dataclass
-class Target:
-    """Where to send and what: ``render()`` returns the request bytes of every case.
-
-    ``render`` is called at the start and, when ``refresh_sec`` is set, again that often (SigV4
-    signatures carry a timestamp and expire after a few minutes).
-    """
-
-    url: str
-    render: Callable[[], list[bytes]]
-    case_names: list[str]
-    expected: list[dict[str, Any] | None]
-    refresh_sec: float | None = None
-    kind: str = "url"
-    description: str = ""
 
 
 @dataclass

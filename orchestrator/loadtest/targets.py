@@ -28,8 +28,7 @@ from botocore.credentials import Credentials, ReadOnlyCredentials
 
 from orchestrator.errors import OrchestratorError, UsageError
 from orchestrator.loadtest.cases import Case
-from orchestrator.loadtest.client import parse_url, render_request
-from orchestrator.loadtest.engine import Target
+from orchestrator.loadtest.wire import Target, parse_url, render_request
 
 RUNTIME_ENV_VAR = "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"
 HEALTH_PATH = "/_orchestrator/health"

@@ -35,8 +35,8 @@ def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Environment]:
     data = json.loads(json.dumps(real.data))
     data["target"]["control_plane_port"] = port
     env = dataclasses.replace(real, data=data)
-    for module in ("trigger_tests", "test_results", "load_test"):
-        monkeypatch.setattr(f"orchestrator.commands.{module}.load_environment", lambda _name: env)
+    for module in ("commands.trigger_tests", "commands.test_results", "loadtest.run"):
+        monkeypatch.setattr(f"orchestrator.{module}.load_environment", lambda _name: env)
     for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SSM"):
         monkeypatch.delenv(var, raising=False)
     try:

@@ -13,10 +13,10 @@ from botocore.credentials import ReadOnlyCredentials
 
 from orchestrator.errors import OrchestratorError, UsageError
 from orchestrator.loadtest import cases, targets, tester
-from orchestrator.loadtest.client import parse_url, render_request
 from orchestrator.loadtest.durations import seconds
 from orchestrator.loadtest.progress import Progress
 from orchestrator.loadtest.recorder import Recorder, Tally, counts_percentile_ms, new_histogram, quantize
+from orchestrator.loadtest.wire import parse_url, render_request
 
 PREFIX = "/text-classification/local"
 
@@ -192,8 +192,8 @@ def test_durations_and_trigger_message_validation() -> None:
 
 
 def test_cli_resolves_an_endpoint_target_from_a_runtime_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    from orchestrator.commands.load_test import resolve_target
     from orchestrator.config import load_environment
+    from orchestrator.loadtest.run import resolve_target
 
     env = load_environment("local")
     args = argparse.Namespace(target="endpoint", url="http://127.0.0.1:7000", api_key_env=None, variant="model-b")
