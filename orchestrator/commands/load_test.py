@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from orchestrator.errors import OrchestratorError
 from orchestrator.loadtest.durations import positive_float, seconds
 
 
@@ -74,6 +75,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.loadtest.run import load_test
-
+    try:
+        from orchestrator.loadtest.run import load_test
+    except ImportError as exc:  # httptools/uvloop come with the 'local' extra
+        raise OrchestratorError(
+            f"load-test needs the Python package {exc.name!r}: pip install httptools uvloop (or -e '.[local]')"
+        ) from None
     return load_test(args)
