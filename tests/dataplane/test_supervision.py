@@ -166,3 +166,33 @@ def test_workers_die_with_their_parent(tmp_path: Path) -> None:
         wait_for(lambda: not any(alive(p) for p in pids), timeout=5)
     finally:
         proc.kill()
+
+
+def test_data_plane_in_its_own_process(tmp_path: Path, model_factory: Callable[..., Path]) -> None:
+    """DataPlaneProcess + RemoteSageMakerRuntime: same API; SIGTERM flushes capture and stops workers."""
+    import boto3
+
+    from orchestrator.dataplane.sagemaker import DataCaptureSpec
+    from orchestrator.dataplane.sagemaker.process import DataPlaneProcess
+
+    d = model_factory()
+    proc = DataPlaneProcess.spawn(control_plane_url=None, work_dir=tmp_path / "work", capture_dir=tmp_path / "s3")
+    try:
+        rt = proc.client
+        capture = DataCaptureSpec(True, "s3://bucket/dc", 100.0, json_content_types=("application/json",), has_content_type_header=True)
+        state = rt.apply(endpoint("remote", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"}), capture=capture))
+        assert state.status == "InService" and state.variants == {"a": 2}
+        assert rt.describe("remote") == state and rt.describe("nope") is None
+        smr = boto3.client("sagemaker-runtime", endpoint_url=proc.url, region_name="us-east-1",
+                           aws_access_key_id="x", aws_secret_access_key="x")
+        for _ in range(3):
+            assert smr.invoke_endpoint(EndpointName="remote", Body=b"{}", ContentType="application/json")["InvokedProductionVariant"] == "a"
+        workers = [int(p) for task in Path(f"/proc/{proc.proc.pid}/task").iterdir()
+                   for p in (task / "children").read_text().split()]
+        assert len(workers) == 2
+    finally:
+        proc.stop()
+    assert proc.proc.returncode == 0
+    assert not any(alive(p) for p in workers)
+    lines = [line for f in (tmp_path / "s3").rglob("*.jsonl") for line in f.read_text().splitlines()]
+    assert len(lines) == 3  # flushed on shutdown

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from typing import Any
 
 from orchestrator.dataplane.apigateway.proxy_event import (
@@ -34,7 +33,7 @@ from orchestrator.dataplane.apigateway.proxy_event import (
 from orchestrator.dataplane.apigateway.routing import resolve
 from orchestrator.dataplane.apigateway.usage_plans import UsagePlanEnforcer
 from orchestrator.dataplane.lambdas.cloudwatch import MetricBuffer
-from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
+from orchestrator.dataplane.lambdas.runtime import LambdaRuntime, new_request_id
 
 NAMESPACE = "AWS/ApiGateway"
 INTEGRATION_TIMEOUT_S = 29.0
@@ -86,7 +85,7 @@ class Gateway:
     async def handle(self, api_id: str, stage: str, request: IncomingRequest) -> ProxyResult:
         """Answer ``request`` (path below the stage) for ``api_id``/``stage``."""
         started = time.perf_counter()
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         self.requests += 1
         integration_ms: float | None = None
         route = resolve(self.account_id, self.region, api_id, stage, request.method, request.path)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.dataplane.lambdas.function_config import moto_backend
+
 
 @dataclass(frozen=True)
 class Route:
@@ -83,7 +85,7 @@ def resolve(account_id: str, region: str, api_id: str, stage_name: str, http_met
     """The route of ``http_method path`` (path below the stage, starting with ``/``), or None."""
     from moto.apigateway.models import apigateway_backends
 
-    backend = apigateway_backends[account_id][region]
+    backend = moto_backend(apigateway_backends, account_id, region)
     api = backend.apis.get(api_id)
     if api is None:
         return None

@@ -113,14 +113,22 @@ def _load_handler(spec: str) -> Any:
     return handler
 
 
+_STATUS_FD: list[int] = []
+
+
 def _peak_memory_mb() -> int:
-    """Peak RSS of this process since exec (VmHWM; ``ru_maxrss`` would include the forking parent)."""
+    """Peak RSS of this process since exec (VmHWM; ``ru_maxrss`` would include the forking parent).
+
+    /proc/self/status stays open and is re-read with pread: one syscall per invocation.
+    """
     try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) // 1024
-    except OSError:
+        if not _STATUS_FD:
+            _STATUS_FD.append(os.open("/proc/self/status", os.O_RDONLY))
+        status = os.pread(_STATUS_FD[0], 4096, 0)
+        start = status.find(b"VmHWM:")
+        if start >= 0:
+            return int(status[start + 6:status.index(b"kB", start)]) // 1024
+    except (OSError, ValueError):
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 

@@ -58,15 +58,21 @@ class CodeStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = threading.Lock()
+        self._extracted: dict[str, Path] = {}  # digest -> directory, to skip the stat per invocation
 
     def directory_for(self, code_sha256: str, code_bytes: bytes) -> Path:
         """The extracted code of this digest (extracting it on first use)."""
+        known = self._extracted.get(code_sha256)
+        if known is not None:
+            return known
         key = "".join(ch for ch in code_sha256 if ch.isalnum()) or "empty"
         target = self.root / key
         if target.is_dir():
+            self._extracted[code_sha256] = target
             return target
         with self._lock:
             if target.is_dir():
+                self._extracted[code_sha256] = target
                 return target
             self.root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self.root)).resolve()
@@ -92,4 +98,5 @@ class CodeStore:
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
+            self._extracted[code_sha256] = target
             return target

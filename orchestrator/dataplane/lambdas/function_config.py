@@ -47,6 +47,21 @@ class FunctionConfig:
         return f"/aws/lambda/{self.name}"
 
 
+def moto_backend(backends: Any, account_id: str, region: str) -> Any:
+    """``backends[account_id][region]`` without moto's global lock on the hot path.
+
+    ``BackendDict.__getitem__`` takes a process-wide lock and scans its keys on every access (about
+    40 us, contended by the WSGI threads); once the account and region exist, plain ``dict`` reads
+    give the same objects. A reset control plane simply misses and takes moto's path again.
+    """
+    per_account = dict.get(backends, account_id)
+    if per_account is not None:
+        backend = dict.get(per_account, region)
+        if backend is not None:
+            return backend
+    return backends[account_id][region]
+
+
 def parse_function_name(name_or_arn: str) -> tuple[str, str | None, str | None, str | None]:
     """``name``, ``arn:aws:lambda:<region>:<acct>:function:<name>[:<qualifier>]`` or ``<acct>:function:<name>``.
 
@@ -77,7 +92,7 @@ def read_function(name_or_arn: str, qualifier: str | None = None, *, account_id:
     if qualifier == "$LATEST":
         qualifier = None
     try:
-        fn = lambda_backends[account][region].get_function(name, qualifier)
+        fn = moto_backend(lambda_backends, account, region).get_function(name, qualifier)
     except Exception as exc:  # moto raises its own UnknownFunctionException / ValueError
         raise FunctionNotFound(name_or_arn) from exc
     if fn is None:

@@ -17,6 +17,7 @@ import concurrent.futures
 import json
 import logging
 import math
+import random
 import threading
 import time
 import uuid
@@ -84,6 +85,11 @@ class InvokeResult:
             return str(json.loads(self.payload).get("errorType") or json.loads(self.payload).get("Type"))
         except (ValueError, AttributeError):
             return None
+
+
+def new_request_id() -> str:
+    """A version-4 UUID string without a syscall (``uuid.uuid4`` reads os.urandom each time)."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 def _error_json(message: str, error_type: str, request_id: str) -> bytes:
@@ -193,7 +199,7 @@ class LambdaRuntime:
         integration timeout): the invocation is then abandoned, not killed, and ``WorkerTimeout``
         surfaces as status ``failed`` with errorType ``Gateway.Timeout``.
         """
-        request_id = request_id or str(uuid.uuid4())
+        request_id = request_id or new_request_id()
         try:
             config, fn = read_function(function, qualifier, account_id=account_id, region=region)
         except FunctionNotFound:

@@ -25,7 +25,9 @@ import collections
 import ctypes
 import logging
 import os
+import json
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -99,7 +101,10 @@ class Worker:
         self.fingerprint = (config.fingerprint, env)
         self.code_dir = code_dir
         self.log_stream = _log_stream_name(config.version)
-        self.proc: asyncio.subprocess.Process | None = None
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._protocol: _WorkerProtocol | None = None
+        self._stdin: Any = None
+        self._killed = False
         self.invocations = 0
         self._env = self._environment(env)
 
@@ -133,59 +138,107 @@ class Worker:
         return values
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", str(BOOTSTRAP), str(self.code_dir), self.config.handler,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None,
+        loop = asyncio.get_running_loop()
+        self._transport, self._protocol = await loop.subprocess_exec(
+            lambda: _WorkerProtocol(loop), sys.executable, "-I", str(BOOTSTRAP), str(self.code_dir),
+            self.config.handler, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
             env=self._env, cwd=str(self.code_dir), preexec_fn=_die_with_parent,
         )
+        self._stdin = self._transport.get_pipe_transport(0)
 
     @property
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
+        return self._protocol is not None and not self._protocol.exited and not self._killed
 
     async def invoke(self, request_id: str, payload: bytes, timeout_s: float) -> Reply:
         """Run one invocation; raises WorkerTimeout (worker killed) or WorkerDied."""
-        proc = self.proc
-        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        protocol_ = self._protocol
+        assert protocol_ is not None and self._stdin is not None
+        if protocol_.exited:
+            raise WorkerDied("worker exited before the invocation")
         wait = timeout_s + (INIT_GRACE_S if self.invocations == 0 else 0.0)
         self.invocations += 1
         deadline_ms = int((time.time() + timeout_s) * 1000)
+        reply = protocol_.expect_reply()
+        timer = protocol_.loop.call_later(wait, protocol_.time_out, reply)
         try:
-            proc.stdin.write(protocol.encode({"rid": request_id, "deadline_ms": deadline_ms,
-                                              "arn": self.config.arn}, payload))
-            reply = await asyncio.wait_for(self._read_reply(proc.stdout), wait)
-        except asyncio.TimeoutError:
+            self._stdin.write(protocol.encode({"rid": request_id, "deadline_ms": deadline_ms,
+                                               "arn": self.config.arn}, payload))
+            return await reply
+        except WorkerTimeout:
             self.kill()
             raise WorkerTimeout(request_id) from None
-        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError) as exc:
+        except WorkerDied:
+            self.kill()
+            raise
+        except (ConnectionError, BrokenPipeError, RuntimeError) as exc:
             self.kill()
             raise WorkerDied(f"worker exited: {exc}") from None
-        return reply
-
-    @staticmethod
-    async def _read_reply(stdout: asyncio.StreamReader) -> Reply:
-        import json
-
-        head_len, body_len = protocol.decode_sizes(await stdout.readexactly(protocol.FRAME.size))
-        header = json.loads(await stdout.readexactly(head_len))
-        body = await stdout.readexactly(body_len) if body_len else b""
-        return Reply(bool(header.get("ok")), body, str(header.get("log", "")),
-                     float(header.get("init_ms", 0.0)), int(header.get("mem_mb", 0)))
+        finally:
+            timer.cancel()
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
+        self._killed = True
+        if self._transport is not None and self._protocol is not None and not self._protocol.exited:
             try:
-                self.proc.kill()
+                self._transport.kill()
             except ProcessLookupError:
                 pass
 
     def close(self) -> None:
         """Ask the worker to exit (end of its stdin); kill as a fallback is the pool's job."""
-        if self.proc is not None and self.proc.stdin is not None and self.proc.returncode is None:
+        if self._stdin is not None and self._protocol is not None and not self._protocol.exited:
             try:
-                self.proc.stdin.close()
+                self._stdin.close()
             except Exception:
                 self.kill()
+
+
+class _WorkerProtocol(asyncio.SubprocessProtocol):
+    """Reads reply frames from the worker's stdout and resolves the one pending invocation.
+
+    A protocol rather than a StreamReader + ``wait_for``: no task, no intermediate buffers per
+    reply, which is a measurable share of the per-request cost on the API path.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.exited = False
+        self._buffer = bytearray()
+        self._pending: asyncio.Future[Reply] | None = None
+
+    def expect_reply(self) -> asyncio.Future[Reply]:
+        self._pending = self.loop.create_future()
+        return self._pending
+
+    def time_out(self, reply: asyncio.Future[Reply]) -> None:
+        if not reply.done():
+            reply.set_exception(WorkerTimeout("timed out"))
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd != 1:
+            return
+        buffer = self._buffer
+        buffer += data
+        size = protocol.FRAME.size
+        while len(buffer) >= size:
+            head_len, body_len = protocol.decode_sizes(bytes(buffer[:size]))
+            total = size + head_len + body_len
+            if len(buffer) < total:
+                return
+            header = json.loads(bytes(buffer[size:size + head_len]))
+            body = bytes(buffer[size + head_len:total])
+            del buffer[:total]
+            pending, self._pending = self._pending, None
+            if pending is not None and not pending.done():
+                pending.set_result(Reply(bool(header.get("ok")), body, str(header.get("log", "")),
+                                         float(header.get("init_ms", 0.0)), int(header.get("mem_mb", 0))))
+
+    def process_exited(self) -> None:
+        self.exited = True
+        pending, self._pending = self._pending, None
+        if pending is not None and not pending.done():
+            pending.set_exception(WorkerDied("worker exited during the invocation"))
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Factory spec for `orchestrator.embedded.components`: "orchestrator.dataplane.sagemaker.component:factory".
 
-What it does, per the control plane's events (orchestrator.embedded.events):
+The data plane runs in a child process of the service (process.DataPlaneProcess; `in_process=True`
+hosts it in the service's own process instead). What it does, per the control plane's events (orchestrator.embedded.events):
   * `sagemaker.endpoint.created` / `.updated` -> read the endpoint, its endpoint configuration and
     models from moto's backend (same process; the state is never copied), mark the endpoint
     Creating/Updating, `LocalSageMakerRuntime.apply(spec)`, then write back InService, or Failed
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 from orchestrator.dataplane.sagemaker.capture import S3CaptureSink
 from orchestrator.dataplane.sagemaker.local_runtime import LocalSageMakerRuntime
 from orchestrator.dataplane.sagemaker.metrics import CloudWatchMetricsSink
+from orchestrator.dataplane.sagemaker.process import DataPlaneProcess, RemoteSageMakerRuntime
 from orchestrator.dataplane.sagemaker.spec import EndpointSpec, endpoint_spec_from_api
 
 log = logging.getLogger(__name__)
@@ -73,23 +75,31 @@ class SageMakerHostingComponent:
 
     name = "sagemaker-hosting"
 
-    def __init__(self, runtime_port: int = 0) -> None:
+    def __init__(self, runtime_port: int = 0, in_process: bool = False) -> None:
         self.runtime_port = runtime_port
-        self.runtime: LocalSageMakerRuntime | None = None
+        self.in_process = in_process
+        self.process: DataPlaneProcess | None = None
+        self.runtime: LocalSageMakerRuntime | RemoteSageMakerRuntime | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.errors: list[str] = []
 
     def start(self, ctx: Any) -> None:
         region = "us-east-1"
-        s3 = _client("s3", ctx.url, region)
-        self.runtime = LocalSageMakerRuntime(
-            port=self.runtime_port,
-            work_dir=Path(ctx.state_dir) / "sagemaker-dataplane",
-            capture_sink=S3CaptureSink(s3),
-            metrics_sink=CloudWatchMetricsSink(_client("cloudwatch", ctx.url, region)),
-            fetch_s3=lambda bucket, key, dest: s3.download_file(bucket, key, str(dest)),
-        )
-        self.runtime.start()
+        work_dir = Path(ctx.state_dir) / "sagemaker-dataplane"
+        if self.in_process:
+            s3 = _client("s3", ctx.url, region)
+            runtime = LocalSageMakerRuntime(
+                port=self.runtime_port,
+                work_dir=work_dir,
+                capture_sink=S3CaptureSink(s3),
+                metrics_sink=CloudWatchMetricsSink(_client("cloudwatch", ctx.url, region)),
+                fetch_s3=lambda bucket, key, dest: s3.download_file(bucket, key, str(dest)),
+            )
+            runtime.start()
+            self.runtime = runtime
+        else:  # default: its own process, so the control plane's threads never hold its GIL
+            self.process = DataPlaneProcess.spawn(control_plane_url=ctx.url, work_dir=work_dir, port=self.runtime_port, region=region)
+            self.runtime = self.process.client
         self._unsubscribe = ctx.events.subscribe("sagemaker.endpoint.*", self.on_event)
         ctx.add_route(self._is_invocation, self._proxy)
 
@@ -126,7 +136,9 @@ class SageMakerHostingComponent:
     def stop(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
-        if self.runtime:
+        if self.process is not None:
+            self.process.stop()
+        elif isinstance(self.runtime, LocalSageMakerRuntime):
             self.runtime.stop()
 
     def health(self) -> dict[str, Any]:

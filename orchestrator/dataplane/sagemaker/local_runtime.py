@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Coroutine, TypeVar
 
@@ -27,7 +29,7 @@ from orchestrator.dataplane.sagemaker.endpoint_manager import EndpointManager
 from orchestrator.dataplane.sagemaker.metrics import MetricsPublisher, MetricsSink
 from orchestrator.dataplane.sagemaker.model_data import S3Fetcher
 from orchestrator.dataplane.sagemaker.runtime_api import RuntimeServer
-from orchestrator.dataplane.sagemaker.spec import EndpointSpec, EndpointState
+from orchestrator.dataplane.sagemaker.spec import EndpointSpec, EndpointState, spec_from_dict
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -102,6 +104,7 @@ class LocalSageMakerRuntime:
         self.manager = EndpointManager(capture=self.capture, arriving=lambda: server_ref[0].arriving, **self._opts)  # type: ignore[arg-type]
         self.server = RuntimeServer(self.manager, account_id=self.account_id, region=self.region)
         server_ref.append(self.server)
+        self.server.control = self._control
         self.capture.start()
         self.metrics = MetricsPublisher(self.metrics_sink, self.manager.inventory, self.metrics_interval)
         self.metrics.start()
@@ -169,6 +172,26 @@ class LocalSageMakerRuntime:
         data = self.metrics.collect()
         await loop.run_in_executor(None, self.metrics.send, data)
         await self.capture.flush_async()
+
+    async def _control(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        """/_dataplane/ API (used by RemoteSageMakerRuntime when this runtime has its own process):
+        POST endpoints (spec JSON) -> state; GET|DELETE endpoints/<name>; POST flush."""
+        assert self.manager is not None
+        parts = path.strip("/").split("/")[1:]
+        if parts == ["endpoints"] and method == "POST":
+            state = await self.manager.apply(spec_from_dict(json.loads(body)))
+            return 200, json.dumps(asdict(state)).encode()
+        if len(parts) == 2 and parts[0] == "endpoints":
+            if method == "DELETE":
+                await self.manager.delete(parts[1])
+                return 200, b"{}"
+            if method == "GET":
+                state = self.manager.describe(parts[1])
+                return (200, json.dumps(asdict(state)).encode()) if state else (404, b'{"message": "not found"}')
+        if parts == ["flush"] and method == "POST":
+            await self._flush()
+            return 200, b"{}"
+        return 404, json.dumps({"message": f"no control route {method} {path}"}).encode()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run a coroutine on the data plane's loop (tests and tools)."""

@@ -32,7 +32,7 @@ import os
 import socket
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from urllib.parse import unquote
 
 import httptools
@@ -72,6 +72,7 @@ _WANTED.update({b"Content-Type": 0, b"Accept": 1, b"X-Amzn-SageMaker-Custom-Attr
 _IGNORED = frozenset({b"Host", b"host", b"Content-Length", b"content-length", b"User-Agent", b"Authorization",
                       b"X-Amz-Date", b"Accept-Encoding", b"Connection", b"amz-sdk-invocation-id", b"amz-sdk-request",
                       b"X-Amz-Security-Token"})
+_CONTROL = b"/_dataplane/"
 _PREFIX = b"/endpoints/"
 _SUFFIX = b"/invocations"
 
@@ -96,6 +97,8 @@ class RuntimeServer:
         self.account_id = account_id
         self.region = region
         self.arriving = 0  # HTTP messages begun but not yet fully read: the batching hint
+        # handler of /_dataplane/* (apply/delete/describe when the runtime runs in its own process)
+        self.control: Callable[[str, str, bytes], Awaitable[tuple[int, bytes]]] | None = None
         self.server: asyncio.base_events.Server | None = None
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(4).hex()
@@ -334,6 +337,10 @@ class _Connection(asyncio.Protocol):
                 name = unquote(raw.decode("latin-1")) if b"%" in raw else raw.decode("latin-1")
                 body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
                 server.invoke(self, slot, name, self.headers, body, self.size, keep_alive)
+            elif url.startswith(_CONTROL) and server.control is not None:
+                body = b"".join(self.body)
+                task = asyncio.get_running_loop().create_task(server.control(method.decode(), url.decode("latin-1"), body))
+                task.add_done_callback(lambda t: self._control_done(t, slot, keep_alive))
             elif method == b"GET" and url == b"/ping":
                 self.answer(slot, server.response(200, b"", [], keep_alive))
             elif method == b"GET" and url.startswith(_PREFIX) and url.endswith(b"/ping"):
@@ -344,6 +351,16 @@ class _Connection(asyncio.Protocol):
             log.exception("runtime API failure")
             if slot[0] is None:
                 self.answer(slot, server.error(500, "InternalFailure", f"An internal failure occurred: {exc}", keep_alive))
+
+    def _control_done(self, task: "asyncio.Task[tuple[int, bytes]]", slot: list[Any], keep_alive: bool) -> None:
+        server = self.server
+        try:
+            status, body = task.result()
+        except Exception as exc:  # noqa: BLE001
+            log.exception("data-plane control request failed")
+            self.answer(slot, server.error(500, "InternalFailure", f"control request failed: {exc}", keep_alive))
+            return
+        self.answer(slot, server.response(status, body, [("Content-Type", "application/json")], keep_alive))
 
     def answer(self, slot: list[Any], data: bytes) -> None:
         """Record the answer of `slot`; write every answer that is now at the head, in order."""

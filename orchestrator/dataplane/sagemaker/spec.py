@@ -8,7 +8,7 @@ UpdateEndpoint events without the data plane ever storing control-plane state of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 
@@ -118,4 +118,33 @@ def endpoint_spec_from_api(
         config_name=str(endpoint_config["EndpointConfigName"]),
         variants=tuple(variants),
         data_capture=DataCaptureSpec.from_api(capture) if capture else None,
+    )
+
+
+def spec_to_dict(spec: EndpointSpec) -> dict[str, Any]:
+    """JSON-able form of a spec (the out-of-process data plane's control API carries it)."""
+    return asdict(spec)
+
+
+def spec_from_dict(data: Mapping[str, Any]) -> EndpointSpec:
+    capture = data.get("data_capture")
+    return EndpointSpec(
+        name=data["name"],
+        config_name=data["config_name"],
+        variants=tuple(
+            VariantSpec(
+                variant_name=v["variant_name"],
+                model=ModelSpec(v["model"]["name"], v["model"]["model_data"], dict(v["model"].get("env") or {})),
+                weight=float(v.get("weight", 1.0)),
+                instance_count=int(v.get("instance_count", 1)),
+                instance_type=str(v.get("instance_type", "ml.c5.large")),
+            )
+            for v in data["variants"]
+        ),
+        data_capture=None
+        if not capture
+        else DataCaptureSpec(
+            **{**capture, "csv_content_types": tuple(capture.get("csv_content_types", ())),
+               "json_content_types": tuple(capture.get("json_content_types", ()))}
+        ),
     )

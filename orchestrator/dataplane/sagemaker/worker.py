@@ -461,15 +461,19 @@ def load_user_module(model_dir: str, program: str) -> Any:
 # ----------------------------------------------------------------------------------------------
 # Process entry point.
 # ----------------------------------------------------------------------------------------------
-def _guard_parent(parent_pid: int) -> None:
-    """Die with the front end: PDEATHSIG where available, and a parent-pid watchdog everywhere."""
-    try:
-        import ctypes
+def _guard_parent(parent_pid: int, pdeathsig: bool = True) -> None:
+    """Die with the front end: PDEATHSIG where available, and a parent-pid watchdog everywhere.
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    PDEATHSIG fires when the *thread* that forked us exits: right for workers (spawned by the
+    long-lived loop thread), not for a process whose parent may spawn it from a short-lived thread."""
+    if pdeathsig:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
     if os.getppid() != parent_pid:
         os._exit(1)
 
