@@ -65,6 +65,7 @@ def test_tester_functions(plan, tf_vars: dict) -> None:
     assert [f["function_name"] for f in functions] == [f"text-classification-test-load-tester-{i}" for i in (1, 2, 3)]
     for fn in functions:
         assert fn["runtime"].startswith("python3.")
+        assert fn["handler"] == "handler.lambda_handler"  # lambda_src/load_tester/handler.py
         assert fn["filename"] == tf_vars["lambda_package"]["filename"]
         assert fn["source_code_hash"] == tf_vars["lambda_package"]["source_code_hash"]
         env = fn["environment"][0]["variables"]

@@ -65,7 +65,7 @@ variable "lambda_package" {
   type = object({
     filename         = string
     source_code_hash = string
-    handler          = optional(string, "handler.handler")
+    handler          = optional(string, "handler.lambda_handler")
     runtime          = optional(string, "python3.12")
     timeout_sec      = optional(number, 900)
     memory_mb        = optional(number, 256)
