@@ -80,14 +80,6 @@ class LambdaExecutionComponent:
         self._unsubscribe: list[Callable[[], None]] = []
 
     def start(self, ctx: Any) -> None:
-        import gc
-        _t = {}
-        def _cb(phase, info):
-            if phase == "start":
-                _t["s"] = time.perf_counter()
-            elif info["generation"] == 2 or time.perf_counter() - _t["s"] > 0.02:
-                log.warning("GCDEBUG gen%d %.1f ms collected %d", info["generation"], (time.perf_counter() - _t["s"]) * 1000, info["collected"])
-        gc.callbacks.append(_cb)
         self.runtime = LambdaRuntime(Path(ctx.state_dir) / "lambda-dataplane", EndpointResolver(ctx.url))
         self.runtime.start()
         self.sns = SnsDelivery(self.runtime)
