@@ -17,6 +17,7 @@ TorchServe from a separate venv (TORCHSERVE_VENV, default /tmp/ts-venv) for a si
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -192,6 +193,8 @@ def bench_runtime(model_dir: Path, env: dict[str, str], conns: list[int], durati
     )
     rt = LocalSageMakerRuntime(capture_sink=sink)
     url = rt.start()
+    gc.collect()
+    gc.freeze()  # as the data-plane process does (process.py)
     try:
         spec = EndpointSpec("bench", "bench-config", (VariantSpec("primary", ModelSpec("bench-model", str(model_dir), env)),), capture)
         state = rt.apply(spec)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import gc
 import json
 import os
 import signal
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     url = rt.start()
+    gc.collect()
+    gc.freeze()  # boto3 & co. are long-lived: keep them out of every later full collection (p99 pauses)
     print(json.dumps({"url": url, "pid": os.getpid()}), flush=True)
     while not stop.wait(1.0):
         pass
