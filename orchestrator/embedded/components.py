@@ -14,7 +14,10 @@ import os
 COMPONENTS_ENV = "ORCHESTRATOR_EMBEDDED_COMPONENTS"
 
 # "package.module:factory" specs; each factory() returns an orchestrator.embedded.service.Component.
-DEFAULT_COMPONENTS: tuple[str, ...] = ()
+DEFAULT_COMPONENTS: tuple[str, ...] = (
+    "orchestrator.dataplane.lambdas.component:factory",  # Lambda execution (Invoke, SNS); before API Gateway
+    "orchestrator.dataplane.apigateway.component:factory",  # REST APIs -> Lambda proxy (fast port + /restapis/)
+)
 
 
 def component_specs(extra: list[str] | None = None, include_defaults: bool = True) -> list[str]:
