@@ -23,7 +23,7 @@ EXIT_NOT_RUNNING = 3
 EXIT_UNHEALTHY = 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "local",
         help="start, stop or inspect the embedded AWS control plane (moto) on loopback",

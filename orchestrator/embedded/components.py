@@ -25,5 +25,4 @@ def component_specs(extra: list[str] | None = None, include_defaults: bool = Tru
     specs = list(DEFAULT_COMPONENTS) if include_defaults else []
     specs += [s.strip() for s in os.environ.get(COMPONENTS_ENV, "").split(",") if s.strip()]
     specs += list(extra or [])
-    seen: set[str] = set()
-    return [s for s in specs if not (s in seen or seen.add(s))]
+    return list(dict.fromkeys(specs))  # first occurrence wins, order kept

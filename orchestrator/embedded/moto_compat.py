@@ -197,7 +197,7 @@ def patch_codebuild_codepipeline_source() -> None:
     We: replace the two module-level validators that ``create_project`` looks up at call time with
     ones that require a location only for the types that have one.
     """
-    import moto.codebuild.responses as responses
+    from moto.codebuild import responses
     from moto.codebuild.exceptions import InvalidInputException
 
     def validate_source(source: dict[str, Any]) -> None:
@@ -247,7 +247,7 @@ def patch_codepipeline_timestamps() -> None:
         now = unix_time()
         for key in ("creationDate", "lastModifiedDate"):
             if isinstance(self.repository_metadata.get(key), str):
-                self.repository_metadata[key] = now
+                self.repository_metadata[key] = now  # type: ignore[assignment]
 
     CodeCommit.__init__ = init  # type: ignore[method-assign]
 
@@ -274,7 +274,7 @@ def patch_sagemaker_empty_blocks() -> None:
     original_model_response = Model.response_object
 
     def model_response_object(self: Model) -> dict[str, Any]:
-        response = original_model_response.fget(self)  # type: ignore[attr-defined]
+        response: dict[str, Any] = original_model_response.fget(self)  # type: ignore[attr-defined]
         if not response.get("VpcConfig"):
             response.pop("VpcConfig", None)
         return response
@@ -430,7 +430,7 @@ def patch_unimplemented_actions_fail_fast() -> None:
                 log.warning("unimplemented: %s (%s)", action, exc)
             try:
                 _, headers, body = self.serialized(ActionResult(NotImplementedByControlPlane(message)))
-            except Exception:  # a service model we cannot serialize for: plain JSON still beats HTML
+            except Exception:  # noqa: BLE001 - a model we cannot serialize for: plain JSON still beats HTML
                 headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "NotImplemented"}
                 body = json.dumps({"__type": "NotImplemented", "message": message})
             headers["status"] = 501

@@ -324,7 +324,8 @@ def _cmdline(pid: int) -> list[str]:
     except OSError:
         pass
     try:  # no /proc (macOS): ask ps
-        out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5,
+                             check=False)
         return out.stdout.split()
     except (OSError, subprocess.SubprocessError):
         return []

@@ -58,9 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_moto(args.port)
     args.state_dir.mkdir(parents=True, exist_ok=True)
 
-    from werkzeug.serving import make_server
-
     from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
 
     from orchestrator.embedded.components import component_specs
     from orchestrator.embedded.service import Service, load_component
@@ -68,9 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     specs = component_specs(args.component, include_defaults=not args.no_default_components)
     service = Service(args.host, args.port, args.state_dir.resolve(), [load_component(s) for s in specs])
     server = make_server(args.host, args.port, service, threaded=True, request_handler=MotoRequestHandler)
-    # Idle keep-alive connections of SDK clients must not hold up shutdown.
-    server.daemon_threads = True
-    server.block_on_close = False  # type: ignore[attr-defined]
     service.start()
 
     def shutdown(signum: int, frame: FrameType | None) -> None:

@@ -154,8 +154,8 @@ def test_failed_start_reports_the_log_and_leaves_nothing(tmp_path: Path) -> None
 
 def test_terminate_escalates_to_sigkill(tmp_path: Path) -> None:
     stubborn = subprocess.Popen(
-        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                               "print('ready', flush=True); time.sleep(60)"],
+        [sys.executable, "-c", ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                                "print('ready', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, start_new_session=True,
     )
     assert stubborn.stdout is not None and stubborn.stdout.readline() == b"ready\n"

@@ -36,7 +36,7 @@ STEP_TIMEOUT = 240  # seconds per Terraform command, on a busy 2-core machine
 def terraform(work: Path, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
     result = subprocess.run(["terraform", f"-chdir={work}", *args, "-no-color"], capture_output=True, text=True,
-                            timeout=STEP_TIMEOUT, env=env)
+                            timeout=STEP_TIMEOUT, env=env, check=False)
     assert result.returncode in ok_codes, f"terraform {args[0]} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
 
