@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -112,7 +114,7 @@ def aiohttp_child(args: argparse.Namespace) -> None:
     import aiohttp
     import uvloop
 
-    async def main() -> float:
+    async def main() -> tuple[float, int]:
         connector = aiohttp.TCPConnector(limit=args.connections)
         done = 0
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -126,9 +128,12 @@ def aiohttp_child(args: argparse.Namespace) -> None:
                     done += 1
 
             await asyncio.gather(*(worker() for _ in range(args.connections)))
-        return done / args.duration
+        return done / args.duration, done
 
-    print(json.dumps({"completed": uvloop.run(main())}))
+    cpu0 = time.process_time()
+    rate, done = uvloop.run(main())
+    cpu = time.process_time() - cpu0
+    print(json.dumps({"completed": rate, "cpu_us_per_req": cpu / max(1, done) * 1e6}))
 
 
 def run_child(url: str, cpu: int | None, mode: str, rate: float, duration: float, connections: int) -> dict:
@@ -153,7 +158,8 @@ def run_child(url: str, cpu: int | None, mode: str, rate: float, duration: float
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_wrk(url: str, cpu: int | None, duration: float, connections: int) -> float | None:
+def run_wrk(url: str, cpu: int | None, duration: float, connections: int) -> dict[str, float] | None:
+    """wrk's requests/s and its CPU time per request (from the children's rusage)."""
     if shutil.which("wrk") is None:
         return None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -164,14 +170,18 @@ def run_wrk(url: str, cpu: int | None, duration: float, connections: int) -> flo
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "-s", script, url]
     if cpu is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", str(cpu), *cmd]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, check=True).stdout
     finally:
         os.unlink(script)
-    for line in out.splitlines():
-        if line.startswith("Requests/sec:"):
-            return float(line.split()[1])
-    return None
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    if not rps or not total:
+        return None
+    return {"completed": float(rps.group(1)), "cpu_us_per_req": cpu_s / max(1, int(total.group(1))) * 1e6}
 
 
 def main() -> int:
@@ -229,17 +239,23 @@ def main() -> int:
         server.kill()
         server.wait()
     cpu_floor = min(cpu_per_req) if cpu_per_req else float("nan")
+    conns = args.connections
+    rows = [
+        ("generator, open loop, sustained", best_open, cpu_floor),
+        (f"generator, closed loop, {conns} conns", closed["completed"], closed["cpu_us_per_req"]),
+        (f"aiohttp client, closed, {conns} conns", aio["completed"], aio["cpu_us_per_req"]),
+    ]
+    if wrk is not None:
+        rows.append((f"wrk -t1 -c{conns}", wrk["completed"], wrk["cpu_us_per_req"]))
     print()
-    print(f"{'client (1 core)':<34} {'req/s':>10}")
-    print(f"{'-' * 34} {'-' * 10}")
-    print(f"{'generator, open loop, sustained':<34} {best_open:>10.0f}")
-    print(f"{'generator, closed loop, ' + str(args.connections) + ' conns':<34} {closed['completed']:>10.0f}")
-    print(f"{'aiohttp client, closed, ' + str(args.connections) + ' conns':<34} {aio['completed']:>10.0f}")
-    print(f"{'generator, 1e6 / CPU us per req':<34} {1e6 / cpu_floor:>10.0f}   ({cpu_floor:.1f} us of CPU per request)")
-    print(
-        f"{'wrk -t1 -c' + str(args.connections):<34} {wrk if wrk is not None else float('nan'):>10.0f}"
-        + ("" if wrk is not None else "   (wrk not installed: apt-get install -y wrk)")
-    )
+    print(f"{'client, pinned to 1 core':<34} {'req/s':>9} {'CPU us/req':>11} {'1e6/CPU us':>11}")
+    print(f"{'-' * 34} {'-' * 9} {'-' * 11} {'-' * 11}")
+    for name, rps, cpu_us in rows:
+        print(f"{name:<34} {rps:>9.0f} {cpu_us:>11.1f} {1e6 / cpu_us:>11.0f}")
+    if wrk is None:
+        print("(wrk not installed: apt-get install -y wrk)")
+    print("req/s: measured; 1e6/CPU us: what one fully busy core would do at that CPU cost per request")
+    print("(the generator's open-loop CPU cost is its lowest over the steps: its cost when saturated)")
     print(f"load average after: {loadavg()}")
     return 0
 
