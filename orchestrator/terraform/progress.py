@@ -71,6 +71,8 @@ class ProgressReporter:
         kind = event.get("type")
         hook = event.get("hook", {})
         address = hook.get("resource", {}).get("addr", "?")
+        if hook.get("action") == "read":
+            return  # data sources are read during apply too; they are not planned changes
         if kind == "apply_complete":
             self._done[stack] = self._done.get(stack, 0) + 1
             total = max(self._planned.get(stack, 0), self._done[stack])

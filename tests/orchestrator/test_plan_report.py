@@ -45,3 +45,24 @@ def test_huge_plans_are_truncated_under_githubs_limit_with_a_note() -> None:
 def test_many_stacks_each_huge_still_fit() -> None:
     outcomes = [_outcome(f"s{i}", 100_000) for i in range(6)]
     assert len(render_markdown("demo", outcomes)) <= GITHUB_COMMENT_LIMIT
+
+
+def test_progress_counts_changes_not_data_source_reads() -> None:
+    import io
+
+    from orchestrator.terraform.progress import ProgressReporter
+
+    out = io.StringIO()
+    reporter = ProgressReporter(out)
+    reporter.started("s", "apply")
+    reporter.planned("s", StackOutcome("s", add=2))
+
+    def event(addr: str, action: str) -> dict:
+        return {"type": "apply_complete", "hook": {"resource": {"addr": addr}, "action": action}}
+
+    reporter.on_apply_event("s", event("data.aws_iam_policy_document.x", "read"))
+    reporter.on_apply_event("s", event("aws_s3_bucket.a", "create"))
+    reporter.on_apply_event("s", event("aws_s3_bucket.b", "create"))
+    text = out.getvalue()
+    assert "policy_document" not in text
+    assert "[s] 1/2 aws_s3_bucket.a created" in text and "[s] 2/2 aws_s3_bucket.b created" in text
