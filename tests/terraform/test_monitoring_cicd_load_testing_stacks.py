@@ -26,6 +26,7 @@ from tfhelpers import MODULES, STACKS, normalize
 pytestmark = [
     pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH"),
     pytest.mark.integration,
+    pytest.mark.slow,
 ]
 
 OUR_STACKS = ("monitoring", "load-testing", "cicd-pipeline")
