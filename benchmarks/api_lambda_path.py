@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.embedded.testing import ControlPlane, running_control_plane  # noqa: E402
+from orchestrator.embedded.testing import ControlPlane, running_control_plane
 
 LAMBDA = "orchestrator.dataplane.lambdas.component:factory"
 APIGW = "orchestrator.dataplane.apigateway.component:factory"
@@ -89,7 +89,7 @@ def wrk_lua(body: str, key: str) -> str:
 
 def parse_wrk(out: str) -> dict[str, float]:
     def lat(label: str) -> float:
-        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
         if not m:
             return float("nan")
         v = float(m.group(1))
@@ -135,7 +135,7 @@ def service_cpu(pid: int) -> tuple[float, float]:
 def run_wrk(url: str, connections: int, duration: int, lua: Path, pid: int | None = None) -> dict[str, float]:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(lua), url]
     before = service_cpu(pid) if pid else (0.0, 0.0)
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False).stdout
     after = service_cpu(pid) if pid else (0.0, 0.0)
     result = parse_wrk(out)
     count = max(result["requests"], 1.0)
@@ -296,14 +296,16 @@ def main() -> int:
                     cp,
                     "bench-predictor",
                     predictor_zip(),
-                    "handler.handler",
+                    "handler.lambda_handler",
                     {"SAGEMAKER_ENDPOINT": "bench-endpoint", "LOG_LEVEL": "WARNING"},
                 )
                 path, key = deploy_api(cp, arn)
                 targets.append(("predictor", path, key))
             print(f"load average before: {os.getloadavg()[0]:.1f} (other processes share the {os.cpu_count()} cores)")
-            print(f"{'case':<10} {'port':<8} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-                  f"{'svc cpu ms/req':>15} {'workers cpu ms/req':>19}")
+            print(
+                f"{'case':<10} {'port':<8} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+                f"{'svc cpu ms/req':>15} {'workers cpu ms/req':>19}"
+            )
             for case, path, key in targets:
                 bases = [("fast", fast)] + ([("control", cp.url)] if args.control_port else [])
                 for port_name, base in bases:

@@ -33,16 +33,26 @@ def lambda_client(control_plane: ControlPlane) -> Any:
 def deploy(lambda_client: Any) -> Callable[..., str]:
     """Create a function from ``{file: source}``; returns its (unique) name."""
 
-    def create(files: dict[str, str], *, handler: str = "app.handler", timeout: int = 3,
-               env: dict[str, str] | None = None, name: str | None = None, **extra: Any) -> str:
+    def create(
+        files: dict[str, str],
+        *,
+        handler: str = "app.handler",
+        timeout: int = 3,
+        env: dict[str, str] | None = None,
+        name: str | None = None,
+        **extra: Any,
+    ) -> str:
         function_name = name or f"fn-{uuid.uuid4().hex[:10]}"
         lambda_client.create_function(
-            FunctionName=function_name, Runtime="python3.11", Role=ROLE, Handler=handler,
-            Code={"ZipFile": make_zip(files)}, Timeout=timeout,
-            Environment={"Variables": env or {}}, **extra,
+            FunctionName=function_name,
+            Runtime="python3.11",
+            Role=ROLE,
+            Handler=handler,
+            Code={"ZipFile": make_zip(files)},
+            Timeout=timeout,
+            Environment={"Variables": env or {}},
+            **extra,
         )
         return function_name
 
     return create
-
-

@@ -17,8 +17,10 @@ COMPONENTS = [
 ]
 ROLE_NAME = "lambda-role"
 ROLE = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 def create_role(control_plane: ControlPlane) -> str:

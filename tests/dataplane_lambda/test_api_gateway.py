@@ -8,7 +8,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -49,8 +49,9 @@ class Api:
     control_url: str
 
 
-def request(url: str, body: Any = None, headers: dict[str, str] | None = None,
-            method: str = "POST") -> tuple[int, dict[str, str], Any]:
+def request(
+    url: str, body: Any = None, headers: dict[str, str] | None = None, method: str = "POST"
+) -> tuple[int, dict[str, str], Any]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
@@ -66,28 +67,43 @@ def fast_base_url(control_plane: ControlPlane) -> str:
     return str(health["components"]["apigateway-execution"]["invoke_base_url"])
 
 
-def make_api(control_plane: ControlPlane, function_name: str, *, throttle: dict[str, Any] | None = None,
-             quota: dict[str, Any] | None = None) -> Api:
+def make_api(
+    control_plane: ControlPlane,
+    function_name: str,
+    *,
+    throttle: dict[str, Any] | None = None,
+    quota: dict[str, Any] | None = None,
+) -> Api:
     apigw = control_plane.client("apigateway")
     fn_arn = control_plane.client("lambda").get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
     name = f"api-{uuid.uuid4().hex[:8]}"
     api_id = apigw.create_rest_api(name=name, apiKeySource="HEADER")["id"]
     root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
     resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="text")["id"]
-    apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod="POST", authorizationType="NONE",
-                     apiKeyRequired=True)
+    apigw.put_method(
+        restApiId=api_id, resourceId=resource, httpMethod="POST", authorizationType="NONE", apiKeyRequired=True
+    )
     apigw.put_integration(
-        restApiId=api_id, resourceId=resource, httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn_arn}/invocations")
+        restApiId=api_id,
+        resourceId=resource,
+        httpMethod="POST",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
+    )
     apigw.create_deployment(restApiId=api_id, stageName="local")
     key = apigw.create_api_key(name=f"{name}-key", enabled=True)
     plan = apigw.create_usage_plan(
-        name=f"{name}-plan", apiStages=[{"apiId": api_id, "stage": "local"}],
-        throttle=throttle or {"rateLimit": 1000.0, "burstLimit": 1000}, **({"quota": quota} if quota else {}))
+        name=f"{name}-plan",
+        apiStages=[{"apiId": api_id, "stage": "local"}],
+        throttle=throttle or {"rateLimit": 1000.0, "burstLimit": 1000},
+        **({"quota": quota} if quota else {}),
+    )
     apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
     path = f"/restapis/{api_id}/local/_user_request_/text"
-    return Api(api_id, name, "local", key["value"], key["id"], fast_base_url(control_plane) + path,
-               control_plane.url + path)
+    return Api(
+        api_id, name, "local", key["value"], key["id"], fast_base_url(control_plane) + path, control_plane.url + path
+    )
 
 
 @pytest.fixture()
@@ -96,8 +112,9 @@ def api(control_plane: ControlPlane, deploy: Callable[..., str]) -> Api:
 
 
 def test_proxy_result_and_event(api: Api) -> None:
-    status, headers, body = request(api.fast_url + "?q=1&q=2&single=x", {"hello": "world"},
-                                    {"x-api-key": api.key, "User-Agent": "tests/1.0"})
+    status, headers, body = request(
+        api.fast_url + "?q=1&q=2&single=x", {"hello": "world"}, {"x-api-key": api.key, "User-Agent": "tests/1.0"}
+    )
     assert status == 201
     assert headers["X-Echo"] == "yes"
     assert headers["X-Multi"] == "a, b" or headers["X-Multi"] in ("a", "b")
@@ -178,13 +195,19 @@ def test_api_gateway_metrics(control_plane: ControlPlane, api: Api) -> None:
     request(api.fast_url, {}, {})
     request(api.fast_url, {"mode": "raise"}, {"x-api-key": api.key})
     cloudwatch = control_plane.client("cloudwatch")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     dims = [{"Name": "ApiName", "Value": api.name}, {"Name": "Stage", "Value": "local"}]
 
     def total(metric: str, statistic: str = "Sum") -> float:
         points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/ApiGateway", MetricName=metric, Dimensions=dims, StartTime=now - timedelta(minutes=5),
-            EndTime=now + timedelta(minutes=5), Period=600, Statistics=[statistic])["Datapoints"]
+            Namespace="AWS/ApiGateway",
+            MetricName=metric,
+            Dimensions=dims,
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+            Period=600,
+            Statistics=[statistic],
+        )["Datapoints"]
         return sum(p[statistic] for p in points)
 
     wait_for(lambda: total("Count") == 3)

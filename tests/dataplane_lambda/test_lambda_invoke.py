@@ -6,7 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -125,21 +125,24 @@ def test_unknown_function_is_404(lambda_client: Any) -> None:
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_event_invocation_runs_asynchronously(control_plane: ControlPlane, lambda_client: Any,
-                                              deploy: Callable[..., str]) -> None:
+def test_event_invocation_runs_asynchronously(
+    control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]
+) -> None:
     name = deploy({"app.py": ECHO})
     response = lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"async": "yes"}')
     assert response["StatusCode"] == 202
     wait_for(lambda: any("got {'async': 'yes'}" in m for m in log_messages(control_plane, name)))
 
 
-def test_logs_have_start_end_report(control_plane: ControlPlane, lambda_client: Any,
-                                    deploy: Callable[..., str]) -> None:
+def test_logs_have_start_end_report(
+    control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]
+) -> None:
     name = deploy({"app.py": ECHO})
     response, _ = invoke(lambda_client, name, {"log": "me"})
     request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
-    messages = wait_for(lambda: [m for m in log_messages(control_plane, name) if "REPORT" in m] and
-                        log_messages(control_plane, name))
+    messages = wait_for(
+        lambda: [m for m in log_messages(control_plane, name) if "REPORT" in m] and log_messages(control_plane, name)
+    )
     assert f"START RequestId: {request_id} Version: $LATEST" in messages
     assert "got {'log': 'me'}" in messages
     assert f"END RequestId: {request_id}" in messages
@@ -153,13 +156,18 @@ def test_lambda_metrics(control_plane: ControlPlane, lambda_client: Any, deploy:
     invoke(lambda_client, name, {})
     invoke(lambda_client, name, {"raise": "x"})
     cloudwatch = control_plane.client("cloudwatch")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def stat(metric: str, statistic: str = "Sum") -> float:
         points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": name}],
-            StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=5), Period=600,
-            Statistics=[statistic])["Datapoints"]
+            Namespace="AWS/Lambda",
+            MetricName=metric,
+            Dimensions=[{"Name": "FunctionName", "Value": name}],
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+            Period=600,
+            Statistics=[statistic],
+        )["Datapoints"]
         return sum(p[statistic] for p in points)
 
     wait_for(lambda: stat("Invocations") == 2)
@@ -171,8 +179,9 @@ def test_lambda_metrics(control_plane: ControlPlane, lambda_client: Any, deploy:
 def test_code_update_takes_effect(lambda_client: Any, deploy: Callable[..., str]) -> None:
     name = deploy({"app.py": "def handler(event, context):\n    return 'v1'\n"})
     assert invoke(lambda_client, name)[1] == "v1"
-    lambda_client.update_function_code(FunctionName=name,
-                                       ZipFile=make_zip({"app.py": "def handler(event, context):\n    return 'v2'\n"}))
+    lambda_client.update_function_code(
+        FunctionName=name, ZipFile=make_zip({"app.py": "def handler(event, context):\n    return 'v2'\n"})
+    )
     assert wait_for(lambda: invoke(lambda_client, name)[1] == "v2", timeout=5)
 
 

@@ -25,7 +25,7 @@ def handler(event, context):
 
 def sns_events(control_plane: ControlPlane, name: str) -> list[dict[str, Any]]:
     prefix = "SNS-EVENT "
-    return [json.loads(m[len(prefix):]) for m in log_messages(control_plane, name) if m.startswith(prefix)]
+    return [json.loads(m[len(prefix) :]) for m in log_messages(control_plane, name) if m.startswith(prefix)]
 
 
 def test_published_message_reaches_every_subscribed_function(
@@ -38,8 +38,12 @@ def test_published_message_reaches_every_subscribed_function(
     for name in names:
         arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
         subscriptions[name] = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)["SubscriptionArn"]
-    message_id = sns.publish(TopicArn=topic, Message=json.dumps({"case": "smoke"}), Subject="run",
-                             MessageAttributes={"kind": {"DataType": "String", "StringValue": "load"}})["MessageId"]
+    message_id = sns.publish(
+        TopicArn=topic,
+        Message=json.dumps({"case": "smoke"}),
+        Subject="run",
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "load"}},
+    )["MessageId"]
     for name in names:
         events = wait_for(lambda name=name: sns_events(control_plane, name))
         assert len(events) == 1

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from orchestrator.dataplane.apigateway.gateway import Gateway, USER_REQUEST, reason, split_invoke_path
+from orchestrator.dataplane.apigateway.gateway import USER_REQUEST, Gateway, reason, split_invoke_path
 from orchestrator.dataplane.apigateway.http_server import serve
 from orchestrator.dataplane.apigateway.proxy_event import IncomingRequest, ProxyResult
 from orchestrator.dataplane.lambdas.cloudwatch import Flusher, write_metrics
@@ -29,9 +29,11 @@ from orchestrator.dataplane.lambdas.runtime import LambdaRuntime, active_runtime
 log = logging.getLogger(__name__)
 
 PORT_ENV = "ORCHESTRATOR_APIGW_PORT"
-_MISSING_TOKEN = ProxyResult(403, [("Content-Type", "application/json"),
-                                   ("x-amzn-ErrorType", "MissingAuthenticationTokenException")],
-                             b'{"message":"Missing Authentication Token"}')
+_MISSING_TOKEN = ProxyResult(
+    403,
+    [("Content-Type", "application/json"), ("x-amzn-ErrorType", "MissingAuthenticationTokenException")],
+    b'{"message":"Missing Authentication Token"}',
+)
 
 
 class ApiGatewayExecutionComponent:
@@ -57,8 +59,9 @@ class ApiGatewayExecutionComponent:
         self._server = runtime.call(serve(self.handle, reason, self.host, self.port), 10)
         self.port = int(self._server.sockets[0].getsockname()[1])
         gateway = self.gateway
-        self._flusher = Flusher("apigateway-metrics", lambda: write_metrics(gateway.account_id, gateway.region,
-                                                                            gateway.metrics))
+        self._flusher = Flusher(
+            "apigateway-metrics", lambda: write_metrics(gateway.account_id, gateway.region, gateway.metrics)
+        )
         self._flusher.start()
         ctx.add_route(self._is_invoke, self._wsgi)
 
@@ -82,16 +85,23 @@ class ApiGatewayExecutionComponent:
         assert self.runtime is not None
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = [(key[5:].replace("_", "-").title(), str(value)) for key, value in environ.items()
-                   if key.startswith("HTTP_")]
+        headers = [
+            (key[5:].replace("_", "-").title(), str(value)) for key, value in environ.items() if key.startswith("HTTP_")
+        ]
         if environ.get("CONTENT_TYPE"):
             headers.append(("Content-Type", environ["CONTENT_TYPE"]))
-        request = IncomingRequest(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"),
-                                  environ.get("QUERY_STRING", ""), headers, body,
-                                  environ.get("REMOTE_ADDR", "127.0.0.1"))
+        request = IncomingRequest(
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", "/"),
+            environ.get("QUERY_STRING", ""),
+            headers,
+            body,
+            environ.get("REMOTE_ADDR", "127.0.0.1"),
+        )
         result = self.runtime.call(self.handle(request), 60)
-        start_response(f"{result.status} {reason(result.status)}",
-                       [*result.headers, ("Content-Length", str(len(result.body)))])
+        start_response(
+            f"{result.status} {reason(result.status)}", [*result.headers, ("Content-Length", str(len(result.body)))]
+        )
         return [result.body]
 
     def stop(self) -> None:

@@ -38,17 +38,39 @@ from orchestrator.dataplane.lambdas.runtime import LambdaRuntime, new_request_id
 NAMESPACE = "AWS/ApiGateway"
 INTEGRATION_TIMEOUT_S = 29.0
 USER_REQUEST = "_user_request_"
-_LAMBDA_URI = re.compile(r"arn:[^:]+:apigateway:(?P<region>[^:]+):lambda:path/2015-03-31/functions/(?P<fn>.+?)/invocations")
-_UNITS = {"Count": "Count", "4XXError": "Count", "5XXError": "Count", "Latency": "Milliseconds",
-          "IntegrationLatency": "Milliseconds"}
-_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
-            403: "Forbidden", 404: "Not Found", 413: "Payload Too Large", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-            504: "Gateway Timeout"}
-_ERROR_TYPES = {"Missing Authentication Token": "MissingAuthenticationTokenException",
-                "Forbidden": "ForbiddenException", "Too Many Requests": "TooManyRequestsException",
-                "Limit Exceeded": "LimitExceededException", "Internal server error": "InternalServerErrorException",
-                "Endpoint request timed out": "InternalServerErrorException"}
+_LAMBDA_URI = re.compile(
+    r"arn:[^:]+:apigateway:(?P<region>[^:]+):lambda:path/2015-03-31/functions/(?P<fn>.+?)/invocations"
+)
+_UNITS = {
+    "Count": "Count",
+    "4XXError": "Count",
+    "5XXError": "Count",
+    "Latency": "Milliseconds",
+    "IntegrationLatency": "Milliseconds",
+}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+_ERROR_TYPES = {
+    "Missing Authentication Token": "MissingAuthenticationTokenException",
+    "Forbidden": "ForbiddenException",
+    "Too Many Requests": "TooManyRequestsException",
+    "Limit Exceeded": "LimitExceededException",
+    "Internal server error": "InternalServerErrorException",
+    "Endpoint request timed out": "InternalServerErrorException",
+}
 
 
 def reason(status: int) -> str:
@@ -72,8 +94,13 @@ def lambda_target(uri: str) -> tuple[str, str] | None:
 class Gateway:
     """Serves every REST API of the control plane (state is read from moto per request)."""
 
-    def __init__(self, runtime: LambdaRuntime, account_id: str = "123456789012", region: str = "us-east-1",
-                 domain: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        runtime: LambdaRuntime,
+        account_id: str = "123456789012",
+        region: str = "us-east-1",
+        domain: str = "127.0.0.1",
+    ) -> None:
         self.runtime = runtime
         self.account_id = account_id
         self.region = region
@@ -109,26 +136,35 @@ class Gateway:
                 self.metrics.add("IntegrationLatency", dims, integration_ms)
         return result
 
-    async def _integrate(self, route: Any, request: IncomingRequest, request_id: str,
-                         api_key: Any) -> tuple[ProxyResult, float | None]:
+    async def _integrate(
+        self, route: Any, request: IncomingRequest, request_id: str, api_key: Any
+    ) -> tuple[ProxyResult, float | None]:
         integration = route.integration
         target = lambda_target(integration.uri) if integration is not None else None
         if integration is None or integration.integration_type != "AWS_PROXY" or target is None:
             return self._error(500, "Internal server error", request_id), None
         function_arn, region = target
         event = build_event(
-            request, resource_path=route.resource_path, path_parameters=route.path_parameters,
-            stage=route.stage.name, stage_variables=route.stage.variables, api_id=route.api.id,
-            account_id=self.account_id, resource_id=route.resource.id, request_id=request_id,
+            request,
+            resource_path=route.resource_path,
+            path_parameters=route.path_parameters,
+            stage=route.stage.name,
+            stage_variables=route.stage.variables,
+            api_id=route.api.id,
+            account_id=self.account_id,
+            resource_id=route.resource.id,
+            request_id=request_id,
             api_key=api_key.value if api_key is not None else None,
-            api_key_id=api_key.id if api_key is not None else None, domain=self.domain,
+            api_key_id=api_key.id if api_key is not None else None,
+            domain=self.domain,
         )
         timeout_s = INTEGRATION_TIMEOUT_S
         if getattr(integration, "timeout_in_millis", None):
             timeout_s = max(0.05, int(integration.timeout_in_millis) / 1000)
         started = time.perf_counter()
-        outcome = await self.runtime.invoke(function_arn, json.dumps(event).encode(), region=region,
-                                            timeout_cap_s=timeout_s)
+        outcome = await self.runtime.invoke(
+            function_arn, json.dumps(event).encode(), region=region, timeout_cap_s=timeout_s
+        )
         integration_ms = (time.perf_counter() - started) * 1000
         if outcome.status == "failed" and outcome.error_type == "Gateway.Timeout":
             return self._error(504, "Endpoint request timed out", request_id), integration_ms
@@ -147,6 +183,9 @@ class Gateway:
     @staticmethod
     def _error(status: int, message: str, request_id: str) -> ProxyResult:
         body = json.dumps({"message": message}).encode()
-        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id),
-                   ("x-amzn-ErrorType", _ERROR_TYPES.get(message, "UnknownError"))]
+        headers = [
+            ("Content-Type", "application/json"),
+            ("x-amzn-RequestId", request_id),
+            ("x-amzn-ErrorType", _ERROR_TYPES.get(message, "UnknownError")),
+        ]
         return ProxyResult(status, headers, body)

@@ -94,8 +94,12 @@ class HttpProtocol(asyncio.Protocol):
         path = url.path.decode("latin-1") if url.path else "/"
         query = url.query.decode("latin-1") if url.query else ""
         request = IncomingRequest(
-            method=self._parser.get_method().decode(), path=unquote(path), query=query,
-            headers=self._headers, body=b"".join(self._body), source_ip=self._peer,
+            method=self._parser.get_method().decode(),
+            path=unquote(path),
+            query=query,
+            headers=self._headers,
+            body=b"".join(self._body),
+            source_ip=self._peer,
         )
         keep_alive = self._parser.should_keep_alive()
         too_large = self._body_size > MAX_BODY_BYTES
@@ -114,8 +118,9 @@ class HttpProtocol(asyncio.Protocol):
                 result = await self._handler(request)
             except Exception:
                 log.exception("API request failed")
-                result = ProxyResult(500, [("Content-Type", "application/json")],
-                                     b'{"message": "Internal server error"}')
+                result = ProxyResult(
+                    500, [("Content-Type", "application/json")], b'{"message": "Internal server error"}'
+                )
         head = [_status_line(result.status, self._reason)]
         for name, value in result.headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -138,13 +143,16 @@ class HttpProtocol(asyncio.Protocol):
 
     def _reply_now(self, status: int, body: bytes) -> None:
         if self._transport is not None:
-            self._transport.write(_status_line(status, self._reason) + b"Content-Type: application/json\r\n"
-                                  + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+            self._transport.write(
+                _status_line(status, self._reason)
+                + b"Content-Type: application/json\r\n"
+                + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+                + body
+            )
             self._transport.close()
 
 
 async def serve(handler: Handler, reason: Callable[[int], str], host: str, port: int) -> Any:
     """Start listening; returns the asyncio server (``.sockets[0].getsockname()[1]`` is the port)."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: HttpProtocol(handler, reason), host, port, backlog=1024,
-                                    reuse_address=True)
+    return await loop.create_server(lambda: HttpProtocol(handler, reason), host, port, backlog=1024, reuse_address=True)

@@ -52,10 +52,21 @@ def _multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[st
     return single, multi
 
 
-def build_event(request: IncomingRequest, *, resource_path: str, path_parameters: dict[str, str],
-                stage: str, stage_variables: dict[str, str] | None, api_id: str, account_id: str,
-                resource_id: str, request_id: str, api_key: str | None, api_key_id: str | None,
-                domain: str) -> dict[str, Any]:
+def build_event(
+    request: IncomingRequest,
+    *,
+    resource_path: str,
+    path_parameters: dict[str, str],
+    stage: str,
+    stage_variables: dict[str, str] | None,
+    api_id: str,
+    account_id: str,
+    resource_id: str,
+    request_id: str,
+    api_key: str | None,
+    api_key_id: str | None,
+    domain: str,
+) -> dict[str, Any]:
     headers, multi_headers = _multi(request.headers)
     query, multi_query = _multi(parse_qsl(request.query, keep_blank_values=True))
     user_agent = next((v for k, v in request.headers if k.lower() == "user-agent"), None)
@@ -91,10 +102,20 @@ def build_event(request: IncomingRequest, *, resource_path: str, path_parameters
             "requestTimeEpoch": int(now * 1000),
             "requestId": request_id,
             "identity": {
-                "cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None, "caller": None,
-                "apiKey": api_key, "apiKeyId": api_key_id, "sourceIp": request.source_ip, "principalOrgId": None,
-                "accessKey": None, "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None,
-                "userArn": None, "userAgent": user_agent, "user": None,
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "apiKey": api_key,
+                "apiKeyId": api_key_id,
+                "sourceIp": request.source_ip,
+                "principalOrgId": None,
+                "accessKey": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": user_agent,
+                "user": None,
             },
             "domainName": domain,
             "apiId": api_id,

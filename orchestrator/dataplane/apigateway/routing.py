@@ -46,8 +46,14 @@ def _children(api: Any) -> tuple[Any, dict[str | None, list[Any]]]:
     return root, children
 
 
-def _match(children: dict[str | None, list[Any]], node: Any, parts: list[str], index: int,
-           params: dict[str, str], template: list[str]) -> Any | None:
+def _match(
+    children: dict[str | None, list[Any]],
+    node: Any,
+    parts: list[str],
+    index: int,
+    params: dict[str, str],
+    template: list[str],
+) -> Any | None:
     """Depth-first match of ``parts[index:]`` below ``node``; fills ``params``/``template``."""
     if index == len(parts):
         return node

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -35,7 +35,7 @@ ALLOWED_WITHOUT_KEY = KeyDecision(0)
 class TokenBucket:
     """``rate`` tokens per second up to ``burst``; starts full, as API Gateway's does."""
 
-    __slots__ = ("rate", "burst", "tokens", "stamp")
+    __slots__ = ("burst", "rate", "stamp", "tokens")
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate = rate
@@ -55,7 +55,7 @@ class TokenBucket:
 
 def quota_period(period: str, now: datetime | None = None) -> str:
     """A name of the current quota window (UTC), which changes when the window does."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if period == "DAY":
         return now.strftime("%Y-%m-%d")
     if period == "WEEK":

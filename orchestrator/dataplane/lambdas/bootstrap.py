@@ -100,7 +100,9 @@ def _load_handler(spec: str) -> Any:
     """Import ``module.function`` the way the Python runtime does, with its error types."""
     module_name, _, function_name = spec.rpartition(".")
     if not module_name:
-        raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)")
+        raise _InitError(
+            "Runtime.MalformedHandlerName", f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)"
+        )
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:
@@ -127,7 +129,7 @@ def _peak_memory_mb() -> int:
         status = os.pread(_STATUS_FD[0], 4096, 0)
         start = status.find(b"VmHWM:")
         if start >= 0:
-            return int(status[start + 6:status.index(b"kB", start)]) // 1024
+            return int(status[start + 6 : status.index(b"kB", start)]) // 1024
     except (OSError, ValueError):
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
@@ -151,8 +153,11 @@ def main() -> int:
     sys.stdout = sys.stderr = captured
     request_filter = _RequestIdFilter()
     root_handler = logging.StreamHandler(captured)
-    root_handler.setFormatter(logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S"))
+    root_handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S"
+        )
+    )
     logging.Formatter.converter = time.gmtime
     root_handler.addFilter(request_filter)
     root_handler.terminator = ""
@@ -176,28 +181,37 @@ def main() -> int:
                 handler = _load_handler(handler_spec)
             except _InitError as exc:
                 init_error = exc
-            except Exception as exc:  # the module raised at import time
+            except Exception as exc:  # noqa: BLE001 - the module raised at import time: report it, as Lambda does
                 init_error = _InitError("Runtime.ImportModuleError", f"Unable to import module: {exc!r}")
             init_ms = (time.perf_counter() - started) * 1000
         ok = False
         if init_error is not None:
-            result: Any = {"errorMessage": str(init_error), "errorType": init_error.error_type,
-                           "requestId": request_id, "stackTrace": []}
+            result: Any = {
+                "errorMessage": str(init_error),
+                "errorType": init_error.error_type,
+                "requestId": request_id,
+                "stackTrace": [],
+            }
         else:
             context = LambdaContext(request_id, int(header["deadline_ms"]), header.get("arn", ""))
             try:
                 event = json.loads(body) if body else None
                 result = handler(event, context)
                 ok = True
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any handler error is the invocation's result
                 result = _error(exc, request_id)
         try:
             payload = b"null" if result is None else json.dumps(result).encode()
         except (TypeError, ValueError) as exc:
             ok = False
-            payload = json.dumps({"errorMessage": f"Unable to marshal response: {exc}",
-                                  "errorType": "Runtime.MarshalError", "requestId": request_id,
-                                  "stackTrace": []}).encode()
+            payload = json.dumps(
+                {
+                    "errorMessage": f"Unable to marshal response: {exc}",
+                    "errorType": "Runtime.MarshalError",
+                    "requestId": request_id,
+                    "stackTrace": [],
+                }
+            ).encode()
         if not ok and init_error is None:
             captured.write(f"[ERROR] {json.loads(payload)['errorType']}: {json.loads(payload)['errorMessage']}\n")
         log_text = captured.getvalue()

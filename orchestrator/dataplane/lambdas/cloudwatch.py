@@ -37,10 +37,8 @@ class _Stat:
     def add(self, value: float) -> None:
         self.count += 1
         self.total += value
-        if value < self.minimum:
-            self.minimum = value
-        if value > self.maximum:
-            self.maximum = value
+        self.minimum = min(self.minimum, value)
+        self.maximum = max(self.maximum, value)
 
 
 @dataclass
@@ -70,7 +68,8 @@ class MetricBuffer:
                 "Unit": self.units.get(metric, "Count"),
                 "StatisticValues": {"SampleCount": s.count, "Sum": s.total, "Minimum": s.minimum, "Maximum": s.maximum},
             }
-            for (metric, dims), s in stats.items() if s.count
+            for (metric, dims), s in stats.items()
+            if s.count
         ]
 
 
@@ -106,7 +105,7 @@ def write_logs(grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]]) -
             backend.create_log_stream(group, stream)
         events.sort(key=lambda e: e["timestamp"])
         for start in range(0, len(events), 10_000):  # PutLogEvents' batch limit
-            backend.put_log_events(group, stream, events[start:start + 10_000])
+            backend.put_log_events(group, stream, events[start : start + 10_000])
         stored = backend.groups[group].streams[stream].events
         if len(stored) > MAX_EVENTS_PER_STREAM:
             del stored[: len(stored) - MAX_EVENTS_PER_STREAM]
@@ -117,7 +116,7 @@ def write_metrics(account: str, region: str, buffer: MetricBuffer) -> None:
 
     data = buffer.drain()
     for start in range(0, len(data), 1000):
-        cloudwatch_backends[account][region].put_metric_data(buffer.namespace, data[start:start + 1000])
+        cloudwatch_backends[account][region].put_metric_data(buffer.namespace, data[start : start + 1000])
 
 
 def freeze_long_lived_objects() -> None:

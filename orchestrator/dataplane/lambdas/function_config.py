@@ -80,8 +80,9 @@ def parse_function_name(name_or_arn: str) -> tuple[str, str | None, str | None, 
     return name, qualifier or None, None, None
 
 
-def read_function(name_or_arn: str, qualifier: str | None = None, *, account_id: str | None = None,
-                  region: str | None = None) -> tuple[FunctionConfig, Any]:
+def read_function(
+    name_or_arn: str, qualifier: str | None = None, *, account_id: str | None = None, region: str | None = None
+) -> tuple[FunctionConfig, Any]:
     """The function's config and the moto object (for its ``code_bytes``); raises FunctionNotFound."""
     from moto.awslambda.models import lambda_backends
 

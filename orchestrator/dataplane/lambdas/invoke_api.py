@@ -33,7 +33,9 @@ def _region(environ: dict[str, Any]) -> str | None:
     return match.group("region") if match else None
 
 
-def _respond(start_response: Callable[..., Any], status: str, body: bytes, headers: list[tuple[str, str]]) -> Iterable[bytes]:
+def _respond(
+    start_response: Callable[..., Any], status: str, body: bytes, headers: list[tuple[str, str]]
+) -> Iterable[bytes]:
     start_response(status, headers + [("Content-Length", str(len(body)))])
     return [body]
 
@@ -58,25 +60,39 @@ def make_app(runtime: LambdaRuntime) -> Callable[[dict[str, Any], Callable[..., 
                 json.loads(payload)
             except ValueError:
                 body = json.dumps({"Type": "User", "message": "Could not parse request body into json"}).encode()
-                return _respond(start_response, "400 Bad Request", body,
-                                base + [("x-amzn-ErrorType", "InvalidRequestContentException")])
+                return _respond(
+                    start_response,
+                    "400 Bad Request",
+                    body,
+                    base + [("x-amzn-ErrorType", "InvalidRequestContentException")],
+                )
         if kind == "Event":
             future = runtime.submit_event(name, payload, qualifier=qualifier, region=region, request_id=request_id)
             del future  # fire and forget, like Lambda's async queue
             return _respond(start_response, "202 Accepted", b"", base)
         if kind == "DryRun":
             return _respond(start_response, "204 No Content", b"", base)
-        result: InvokeResult = runtime.invoke_threadsafe(name, payload, qualifier=qualifier, region=region,
-                                                         request_id=request_id)
+        result: InvokeResult = runtime.invoke_threadsafe(
+            name, payload, qualifier=qualifier, region=region, request_id=request_id
+        )
         if result.status == "not_found":
-            return _respond(start_response, "404 Not Found", result.payload,
-                            base + [("x-amzn-ErrorType", "ResourceNotFoundException")])
+            return _respond(
+                start_response,
+                "404 Not Found",
+                result.payload,
+                base + [("x-amzn-ErrorType", "ResourceNotFoundException")],
+            )
         if result.status == "throttled":
-            return _respond(start_response, "429 Too Many Requests", result.payload,
-                            base + [("x-amzn-ErrorType", "TooManyRequestsException")])
+            return _respond(
+                start_response,
+                "429 Too Many Requests",
+                result.payload,
+                base + [("x-amzn-ErrorType", "TooManyRequestsException")],
+            )
         if result.status == "failed":
-            return _respond(start_response, "502 Bad Gateway", result.payload,
-                            base + [("x-amzn-ErrorType", "ServiceException")])
+            return _respond(
+                start_response, "502 Bad Gateway", result.payload, base + [("x-amzn-ErrorType", "ServiceException")]
+            )
         headers = base + [("X-Amz-Executed-Version", qualifier or "$LATEST")]
         if result.function_error:
             headers.append(("X-Amz-Function-Error", result.function_error))

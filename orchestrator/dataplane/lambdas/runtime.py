@@ -50,8 +50,13 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 NAMESPACE = "AWS/Lambda"
-_UNITS = {"Duration": "Milliseconds", "Invocations": "Count", "Errors": "Count", "Throttles": "Count",
-          "ConcurrentExecutions": "Count"}
+_UNITS = {
+    "Duration": "Milliseconds",
+    "Invocations": "Count",
+    "Errors": "Count",
+    "Throttles": "Count",
+    "ConcurrentExecutions": "Count",
+}
 
 _active: LambdaRuntime | None = None
 
@@ -93,15 +98,17 @@ def new_request_id() -> str:
 
 
 def _error_json(message: str, error_type: str, request_id: str) -> bytes:
-    return json.dumps({"errorMessage": message, "errorType": error_type, "requestId": request_id,
-                       "stackTrace": []}).encode()
+    return json.dumps(
+        {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": []}
+    ).encode()
 
 
 class LambdaRuntime:
     """Runs functions of the control plane in warm worker processes (see module docstring)."""
 
-    def __init__(self, work_dir: Path, worker_env: Callable[[], Awaitable[WorkerEnv]], *,
-                 flush_interval: float | None = None) -> None:
+    def __init__(
+        self, work_dir: Path, worker_env: Callable[[], Awaitable[WorkerEnv]], *, flush_interval: float | None = None
+    ) -> None:
         self.code_store = CodeStore(work_dir / "code")
         self.worker_env = worker_env
         self.pools: dict[tuple[str, str, str], FunctionPool] = {}
@@ -109,8 +116,9 @@ class LambdaRuntime:
         self.metrics: dict[tuple[str, str], MetricBuffer] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._flusher = Flusher("lambda-telemetry", self.flush_telemetry,
-                                **({"interval": flush_interval} if flush_interval else {}))
+        self._flusher = Flusher(
+            "lambda-telemetry", self.flush_telemetry, **({"interval": flush_interval} if flush_interval else {})
+        )
         self.errors: list[str] = []
         self.invocations = 0
 
@@ -144,9 +152,11 @@ class LambdaRuntime:
             _active = None
         loop = self.loop
         if loop is not None and loop.is_running():
+
             async def close_all() -> None:
                 for pool in self.pools.values():
                     pool.close()
+
             try:
                 asyncio.run_coroutine_threadsafe(close_all(), loop).result(5)
             except Exception:
@@ -164,10 +174,12 @@ class LambdaRuntime:
     # -- control-plane events ----------------------------------------------------------------------
     def retire(self, function_name: str) -> None:
         """New code or deletion: warm workers of ``function_name`` (any account/region) exit."""
+
         def retire_now() -> None:
             for (_, _, name), pool in self.pools.items():
                 if name == function_name:
                     pool.retire_all()
+
         if self.loop is not None:
             self.loop.call_soon_threadsafe(retire_now)
 
@@ -206,9 +218,15 @@ class LambdaRuntime:
             message = f"Function not found: {function}"
             return InvokeResult("not_found", json.dumps({"Type": "User", "Message": message}).encode(), request_id)
         if config.package_type != "Zip" or not config.runtime.startswith("python"):
-            return InvokeResult("failed", _error_json(
-                f"runtime {config.runtime} ({config.package_type}) is not supported by the local data plane",
-                "Runtime.InvalidRuntime", request_id), request_id)
+            return InvokeResult(
+                "failed",
+                _error_json(
+                    f"runtime {config.runtime} ({config.package_type}) is not supported by the local data plane",
+                    "Runtime.InvalidRuntime",
+                    request_id,
+                ),
+                request_id,
+            )
         key = (config.account_id, config.region, config.name)
         pool = self.pools.get(key)
         if pool is None:
@@ -235,23 +253,31 @@ class LambdaRuntime:
         try:
             timeout = config.timeout_s if timeout_cap_s is None else min(config.timeout_s, timeout_cap_s)
             reply = await worker.invoke(request_id, payload, timeout)
-            result = InvokeResult("ok" if reply.ok else "error", reply.body, request_id,
-                                  None if reply.ok else "Unhandled", reply.log[-4096:])
+            result = InvokeResult(
+                "ok" if reply.ok else "error",
+                reply.body,
+                request_id,
+                None if reply.ok else "Unhandled",
+                reply.log[-4096:],
+            )
         except WorkerTimeout:
             if timeout_cap_s is not None and timeout_cap_s < config.timeout_s:
                 outcome = "gateway_timeout"
-                result = InvokeResult("failed", _error_json("Endpoint request timed out", "Gateway.Timeout",
-                                                            request_id), request_id)
+                result = InvokeResult(
+                    "failed", _error_json("Endpoint request timed out", "Gateway.Timeout", request_id), request_id
+                )
             else:
                 outcome = "timeout"
                 message = f"RequestId: {request_id} Error: Task timed out after {config.timeout_s:.2f} seconds"
-                result = InvokeResult("error", _error_json(message, "Sandbox.Timedout", request_id), request_id,
-                                      "Unhandled")
+                result = InvokeResult(
+                    "error", _error_json(message, "Sandbox.Timedout", request_id), request_id, "Unhandled"
+                )
         except WorkerDied as exc:
             outcome = "died"
             message = f"RequestId: {request_id} Error: Runtime exited unexpectedly ({exc})"
-            result = InvokeResult("error", _error_json(message, "Runtime.ExitError", request_id), request_id,
-                                  "Unhandled")
+            result = InvokeResult(
+                "error", _error_json(message, "Runtime.ExitError", request_id), request_id, "Unhandled"
+            )
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             pool.release(worker, config, code_dir, env)
@@ -261,8 +287,9 @@ class LambdaRuntime:
         if result.status != "ok":
             metrics.add("Errors", dims, 1)
         self._record_log(config, worker, request_id, started_ms, duration_ms, reply, outcome)
-        return InvokeResult(result.status, result.payload, request_id, result.function_error, result.log_tail,
-                            duration_ms)
+        return InvokeResult(
+            result.status, result.payload, request_id, result.function_error, result.log_tail, duration_ms
+        )
 
     # -- telemetry ---------------------------------------------------------------------------------
     def _metrics(self, config: FunctionConfig) -> MetricBuffer:
@@ -272,20 +299,30 @@ class LambdaRuntime:
             buffer = self.metrics[key] = MetricBuffer(NAMESPACE, dict(_UNITS))
         return buffer
 
-    def _record_log(self, config: FunctionConfig, worker: Worker, request_id: str, started_ms: int,
-                    duration_ms: float, reply: Reply | None, outcome: str) -> None:
+    def _record_log(
+        self,
+        config: FunctionConfig,
+        worker: Worker,
+        request_id: str,
+        started_ms: int,
+        duration_ms: float,
+        reply: Reply | None,
+        outcome: str,
+    ) -> None:
         lines = [(started_ms, f"START RequestId: {request_id} Version: {config.version}")]
         end_ms = started_ms + int(duration_ms)
         if reply is not None and reply.log:
             lines += [(end_ms, line) for line in reply.log.splitlines() if line]
         if outcome == "timeout":
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(end_ms / 1000))
-            lines.append((end_ms, f"{stamp}.{end_ms % 1000:03d}Z {request_id} Task timed out after "
-                                  f"{config.timeout_s:.2f} seconds"))
+            timed_out = f"{stamp}.{end_ms % 1000:03d}Z {request_id} Task timed out after {config.timeout_s:.2f} seconds"
+            lines.append((end_ms, timed_out))
         lines.append((end_ms, f"END RequestId: {request_id}"))
-        report = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-                  f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {config.memory_mb} MB\t"
-                  f"Max Memory Used: {reply.mem_mb if reply else 0} MB")
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {config.memory_mb} MB\t"
+            f"Max Memory Used: {reply.mem_mb if reply else 0} MB"
+        )
         if reply is not None and reply.init_ms:
             report += f"\tInit Duration: {reply.init_ms:.2f} ms"
         if outcome == "timeout":
@@ -302,8 +339,10 @@ class LambdaRuntime:
 
     def health(self) -> dict[str, Any]:
         return {
-            "functions": {name: {"workers": len(pool.workers), "in_flight": pool.in_flight}
-                          for (_, _, name), pool in list(self.pools.items())},
+            "functions": {
+                name: {"workers": len(pool.workers), "in_flight": pool.in_flight}
+                for (_, _, name), pool in list(self.pools.items())
+            },
             "invocations": self.invocations,
             "errors": self.errors[-5:],
         }
@@ -311,6 +350,8 @@ class LambdaRuntime:
 
 def run_in(runtime: LambdaRuntime, fn: Callable[[], T]) -> T:
     """Run a plain callable on the runtime's loop (pool state is only touched there)."""
+
     async def wrapper() -> T:
         return fn()
+
     return runtime.call(wrapper(), 10)

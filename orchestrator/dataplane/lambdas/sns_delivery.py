@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
@@ -37,24 +37,28 @@ def sns_event(detail: dict[str, Any], subscription_arn: str, timestamp: str | No
     """The ``{"Records": [...]}`` event of one message for one subscription."""
     topic_arn = detail["topic_arn"]
     region = topic_arn.split(":")[3] if topic_arn.count(":") >= 5 else "us-east-1"
-    return {"Records": [{
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": subscription_arn,
-        "EventSource": "aws:sns",
-        "Sns": {
-            "SignatureVersion": "1",
-            "Timestamp": timestamp or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "Signature": "EXAMPLE",
-            "SigningCertUrl": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-local.pem",
-            "MessageId": detail.get("message_id"),
-            "Message": detail.get("message"),
-            "MessageAttributes": _attributes(detail.get("message_attributes") or {}),
-            "Type": "Notification",
-            "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
-            "TopicArn": topic_arn,
-            "Subject": detail.get("subject"),
-        },
-    }]}
+    return {
+        "Records": [
+            {
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "SignatureVersion": "1",
+                    "Timestamp": timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                    "Signature": "EXAMPLE",
+                    "SigningCertUrl": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-local.pem",
+                    "MessageId": detail.get("message_id"),
+                    "Message": detail.get("message"),
+                    "MessageAttributes": _attributes(detail.get("message_attributes") or {}),
+                    "Type": "Notification",
+                    "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
+                    "TopicArn": topic_arn,
+                    "Subject": detail.get("subject"),
+                },
+            }
+        ]
+    }
 
 
 def _lambda_subscriptions(event: Event) -> list[Any]:

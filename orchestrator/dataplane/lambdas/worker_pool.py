@@ -23,9 +23,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import ctypes
+import json
 import logging
 import os
-import json
 import signal
 import subprocess
 import sys
@@ -122,28 +122,30 @@ class Worker:
     def _environment(self, env: WorkerEnv) -> dict[str, str]:
         cfg = self.config
         values = dict(cfg.environment)
-        values.update({
-            "AWS_LAMBDA_FUNCTION_NAME": cfg.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": cfg.version,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(cfg.memory_mb),
-            "AWS_LAMBDA_LOG_GROUP_NAME": cfg.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{cfg.runtime}",
-            "AWS_REGION": cfg.region,
-            "AWS_DEFAULT_REGION": cfg.region,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_SESSION_TOKEN": "test",
-            "AWS_ENDPOINT_URL": env.control_plane_url,
-            "LAMBDA_TASK_ROOT": str(self.code_dir),
-            "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "C.UTF-8",
-            "TZ": ":UTC",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "HOME": "/tmp",
-        })
+        values.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": cfg.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": cfg.version,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(cfg.memory_mb),
+                "AWS_LAMBDA_LOG_GROUP_NAME": cfg.log_group,
+                "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{cfg.runtime}",
+                "AWS_REGION": cfg.region,
+                "AWS_DEFAULT_REGION": cfg.region,
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_SESSION_TOKEN": "test",
+                "AWS_ENDPOINT_URL": env.control_plane_url,
+                "LAMBDA_TASK_ROOT": str(self.code_dir),
+                "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "LANG": "C.UTF-8",
+                "TZ": ":UTC",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "HOME": "/tmp",
+            }
+        )
         if env.sagemaker_runtime_url:
             values["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = env.sagemaker_runtime_url
         return values
@@ -151,9 +153,18 @@ class Worker:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._transport, self._protocol = await loop.subprocess_exec(
-            lambda: _WorkerProtocol(loop), sys.executable, "-I", str(BOOTSTRAP), str(self.code_dir),
-            self.config.handler, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
-            env=self._env, cwd=str(self.code_dir), preexec_fn=_prepare_child,
+            lambda: _WorkerProtocol(loop),
+            sys.executable,
+            "-I",
+            str(BOOTSTRAP),
+            str(self.code_dir),
+            self.config.handler,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            env=self._env,
+            cwd=str(self.code_dir),
+            preexec_fn=_prepare_child,
         )
         self._stdin = self._transport.get_pipe_transport(0)
 
@@ -173,8 +184,9 @@ class Worker:
         reply = protocol_.expect_reply()
         timer = protocol_.loop.call_later(wait, protocol_.time_out, reply)
         try:
-            self._stdin.write(protocol.encode({"rid": request_id, "deadline_ms": deadline_ms,
-                                               "arn": self.config.arn}, payload))
+            self._stdin.write(
+                protocol.encode({"rid": request_id, "deadline_ms": deadline_ms, "arn": self.config.arn}, payload)
+            )
             return await reply
         except WorkerTimeout:
             self.kill()
@@ -201,7 +213,7 @@ class Worker:
         if self._stdin is not None and self._protocol is not None and not self._protocol.exited:
             try:
                 self._stdin.close()
-            except Exception:
+            except (OSError, RuntimeError):
                 self.kill()
 
 
@@ -237,13 +249,20 @@ class _WorkerProtocol(asyncio.SubprocessProtocol):
             total = size + head_len + body_len
             if len(buffer) < total:
                 return
-            header = json.loads(bytes(buffer[size:size + head_len]))
-            body = bytes(buffer[size + head_len:total])
+            header = json.loads(bytes(buffer[size : size + head_len]))
+            body = bytes(buffer[size + head_len : total])
             del buffer[:total]
             pending, self._pending = self._pending, None
             if pending is not None and not pending.done():
-                pending.set_result(Reply(bool(header.get("ok")), body, str(header.get("log", "")),
-                                         float(header.get("init_ms", 0.0)), int(header.get("mem_mb", 0))))
+                pending.set_result(
+                    Reply(
+                        bool(header.get("ok")),
+                        body,
+                        str(header.get("log", "")),
+                        float(header.get("init_ms", 0.0)),
+                        int(header.get("mem_mb", 0)),
+                    )
+                )
 
     def process_exited(self) -> None:
         self.exited = True
@@ -285,8 +304,11 @@ class FunctionPool:
             self.fingerprint = (config.fingerprint, env)
         limit = self.limit(config)
         if throttle and self.in_flight >= limit:
-            reason = ("ReservedFunctionConcurrentInvocationLimitExceeded" if config.reserved_concurrency is not None
-                      else "ConcurrentInvocationLimitExceeded")
+            reason = (
+                "ReservedFunctionConcurrentInvocationLimitExceeded"
+                if config.reserved_concurrency is not None
+                else "ConcurrentInvocationLimitExceeded"
+            )
             raise Throttled(reason)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
