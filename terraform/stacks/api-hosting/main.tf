@@ -46,13 +46,23 @@ module "api_hosting" {
   api_key_ssm_parameter_name = "${local.ssm_prefix}/api-hosting/api_key"
 }
 
+# On the embedded control plane the REST API is served by the local data plane
+# (orchestrator/dataplane/apigateway) at <endpoint>/restapis/<api>/<stage>/_user_request_/<resource>;
+# on AWS it is the stage's execute-api URL.
+locals {
+  invoke_url = local.embedded ? join("/", [
+    trimsuffix(var.aws_endpoint_url, "/"), "restapis", module.api_hosting.api_id,
+    module.api_hosting.api_stage_name, "_user_request_", var.api.resource,
+  ]) : module.api_hosting.api_invoke_url
+}
+
 # Published for downstream stacks and the orchestrator: /<project>/<stage>/api-hosting/<key>.
 locals {
   published = {
     api_id        = module.api_hosting.api_id
     api_name      = module.api_hosting.api_name
     stage_name    = module.api_hosting.api_stage_name
-    invoke_url    = module.api_hosting.api_invoke_url
+    invoke_url    = local.invoke_url
     api_key_id    = module.api_hosting.api_key_id
     function_name = module.api_hosting.function_name
   }

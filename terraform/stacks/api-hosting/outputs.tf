@@ -14,8 +14,8 @@ output "stage_name" {
 }
 
 output "invoke_url" {
-  description = "Full URL of the prediction resource (send the x-api-key header)."
-  value       = module.api_hosting.api_invoke_url
+  description = "Full URL of the prediction resource (send the x-api-key header); the local data plane's URL on the embedded control plane."
+  value       = local.invoke_url
 }
 
 output "api_key_id" {
