@@ -111,7 +111,7 @@ class LambdaRuntime:
     ) -> None:
         self.code_store = CodeStore(work_dir / "code")
         self.worker_env = worker_env
-        self.pools: dict[tuple[str, str, str], FunctionPool] = {}
+        self.pools: dict[tuple[str, str, str, str], FunctionPool] = {}  # account, region, name, version
         self.logs = LogBuffer()
         self.metrics: dict[tuple[str, str], MetricBuffer] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -176,7 +176,7 @@ class LambdaRuntime:
         """New code or deletion: warm workers of ``function_name`` (any account/region) exit."""
 
         def retire_now() -> None:
-            for (_, _, name), pool in self.pools.items():
+            for (_, _, name, _), pool in self.pools.items():
                 if name == function_name:
                     pool.retire_all()
 
@@ -227,7 +227,7 @@ class LambdaRuntime:
                 ),
                 request_id,
             )
-        key = (config.account_id, config.region, config.name)
+        key = (config.account_id, config.region, config.name, config.version)
         pool = self.pools.get(key)
         if pool is None:
             pool = self.pools[key] = FunctionPool(config.name)
@@ -340,8 +340,11 @@ class LambdaRuntime:
     def health(self) -> dict[str, Any]:
         return {
             "functions": {
-                name: {"workers": len(pool.workers), "in_flight": pool.in_flight}
-                for (_, _, name), pool in list(self.pools.items())
+                name if version == "$LATEST" else f"{name}:{version}": {
+                    "workers": len(pool.workers),
+                    "in_flight": pool.in_flight,
+                }
+                for (_, _, name, version), pool in list(self.pools.items())
             },
             "invocations": self.invocations,
             "errors": self.errors[-5:],
