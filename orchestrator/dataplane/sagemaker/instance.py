@@ -317,7 +317,7 @@ class ModelInstance:
         self.process_env = self._process_env()
 
     def _process_env(self) -> dict[str, str]:
-        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "LD_LIBRARY_PATH", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
         env = {k: os.environ[k] for k in keep if k in os.environ}
         env.setdefault("OMP_NUM_THREADS", "1")  # N workers on N cores: one thread each, like TorchServe
         env["PYTHONUNBUFFERED"] = "1"
