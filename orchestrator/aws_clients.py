@@ -6,6 +6,7 @@ between the two targets is made in exactly one place.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import boto3
@@ -26,11 +27,28 @@ def is_embedded(data: dict[str, Any]) -> bool:
     return data.get("target", {}).get("kind") == "embedded"
 
 
+# Credentials handed to a process by its platform (CI role via OIDC, CodeBuild, ECS, env keys): when
+# present they win over the environment file's named profile, which exists only on a workstation.
+_AMBIENT_CREDENTIAL_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+
+
+def effective_profile(data: dict[str, Any]) -> str | None:
+    """The named AWS profile to use: ``project.profile`` unless the platform supplies credentials."""
+    if is_embedded(data) or any(os.environ.get(var) for var in _AMBIENT_CREDENTIAL_VARS):
+        return None
+    return data.get("project", {}).get("profile") or None
+
+
 def session_for(data: dict[str, Any]) -> boto3.session.Session:
     project = data.get("project", {})
     if is_embedded(data):
         return boto3.session.Session(region_name=project.get("region", "us-east-1"), **EMBEDDED_CREDENTIALS)
-    return boto3.session.Session(profile_name=project.get("profile") or None, region_name=project.get("region"))
+    return boto3.session.Session(profile_name=effective_profile(data), region_name=project.get("region"))
 
 
 def client(data: dict[str, Any], service: str, *, endpoint_url: str | None = None, config: Config | None = None) -> Any:

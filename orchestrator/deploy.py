@@ -43,12 +43,13 @@ class Prepared:
 def render_context(env: Environment, artifacts: dict[str, Any], control_plane_url: str | None) -> dict[str, Any]:
     data = env.data
     return {
+        "environment": env.name,
         "env": data,
         "names": {"prefix": env.prefix, "endpoint_name": env.endpoint_name, "ssm_prefix": env.ssm_prefix},
         "provider": {
             "aws_region": data["project"]["region"],
             "aws_endpoint_url": control_plane_url,
-            "aws_profile": None if control_plane_url else data["project"].get("profile"),
+            "aws_profile": aws_clients.effective_profile(data),
         },
         "artifacts": artifacts,
     }

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.aws_clients import effective_profile
 from orchestrator.terraform.render import to_hcl
 
 _KEEP = {".terraform", ".terraform.lock.hcl"}
@@ -107,8 +108,9 @@ def backend_config(data: dict[str, Any], stack: str, control_plane_url: str | No
         "use_lockfile": True,
         "encrypt": True,
     }
-    if project.get("profile"):
-        settings["profile"] = project["profile"]
+    profile = effective_profile(data)
+    if profile:
+        settings["profile"] = profile
     return settings
 
 
