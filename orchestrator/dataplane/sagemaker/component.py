@@ -143,7 +143,9 @@ class SageMakerHostingComponent:
 
     def health(self) -> dict[str, Any]:
         rt = self.runtime
-        return {"ok": rt is not None and rt.url is not None, "runtime_url": rt.url if rt else None, "errors": self.errors[-5:]}
+        alive = self.process is None or self.process.proc.poll() is None
+        return {"ok": alive and rt is not None and rt.url is not None, "runtime_url": rt.url if rt else None,
+                "pid": self.process.proc.pid if self.process else None, "errors": self.errors[-5:]}
 
     # -- InvokeEndpoint on the control plane's port -----------------------------------------------
     @staticmethod
