@@ -1,0 +1,212 @@
+"""Unit tests of the pure parts: zip safety, proxy result parsing, routing, usage-plan enforcement."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.dataplane.apigateway.gateway import lambda_target, split_invoke_path
+from orchestrator.dataplane.apigateway.proxy_event import (
+    IncomingRequest,
+    MalformedProxyResult,
+    build_event,
+    parse_result,
+)
+from orchestrator.dataplane.apigateway.routing import _children, _match
+from orchestrator.dataplane.apigateway.usage_plans import TokenBucket, UsagePlanEnforcer, quota_period
+from orchestrator.dataplane.lambdas.code_store import CodeStore, UnsafeCodeError
+from orchestrator.dataplane.lambdas.function_config import parse_function_name
+
+
+def _zip(entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for info, data in entries:
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def _symlink(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["../evil.py", "/abs.py", "pkg/../../evil.py", _symlink("link.py")],
+    ids=["dotdot", "absolute", "nested-dotdot", "symlink"],
+)
+def test_unsafe_zip_is_refused_before_writing(tmp_path: Path, entry: Any) -> None:
+    store = CodeStore(tmp_path / "code")
+    with pytest.raises(UnsafeCodeError):
+        store.directory_for("sha", _zip([("app.py", b"x = 1\n"), (entry, b"target")]))
+    assert not (tmp_path / "evil.py").exists()
+    assert not (tmp_path / "code" / "sha").exists()
+
+
+def test_zip_is_extracted_once_per_digest(tmp_path: Path) -> None:
+    store = CodeStore(tmp_path / "code")
+    first = store.directory_for("abc", _zip([("app.py", b"x = 1\n"), ("pkg/mod.py", b"y = 2\n")]))
+    assert (first / "pkg" / "mod.py").read_text() == "y = 2\n"
+    assert store.directory_for("abc", b"not even a zip") == first
+    with pytest.raises(UnsafeCodeError, match="not a zip"):
+        store.directory_for("other", b"not even a zip")
+
+
+def test_function_references() -> None:
+    assert parse_function_name("fn") == ("fn", None, None, None)
+    assert parse_function_name("fn:live") == ("fn", "live", None, None)
+    assert parse_function_name("arn:aws:lambda:eu-west-1:111122223333:function:fn:3") == (
+        "fn",
+        "3",
+        "eu-west-1",
+        "111122223333",
+    )
+    uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:fn/invocations"
+    assert lambda_target(uri) == ("arn:aws:lambda:us-east-1:1:function:fn", "us-east-1")
+    assert split_invoke_path("/restapis/a1/local/_user_request_/text/x") == ("a1", "local", "/text/x")
+    assert split_invoke_path("/restapis/a1/local/other/text") is None
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        [],
+        "text",
+        {"statusCode": "abc"},
+        {"statusCode": 200, "body": {"a": 1}},
+        {"statusCode": 200, "extra": 1},
+        {"statusCode": 200, "headers": {"a": {"b": 1}}},
+        {"statusCode": 200, "multiValueHeaders": {"a": "b"}},
+        {"statusCode": 200, "body": "***", "isBase64Encoded": True},
+    ],
+)
+def test_malformed_proxy_results(result: Any) -> None:
+    with pytest.raises(MalformedProxyResult):
+        parse_result(json.dumps(result).encode())
+
+
+def test_proxy_result_headers_and_body() -> None:
+    parsed = parse_result(
+        json.dumps(
+            {
+                "statusCode": 202,
+                "headers": {"X-One": 1, "Set": "single"},
+                "multiValueHeaders": {"Set": ["a", "b"]},
+                "body": "aGk=",
+                "isBase64Encoded": True,
+            }
+        ).encode()
+    )
+    assert parsed.status == 202
+    assert parsed.headers == [("Set", "a"), ("Set", "b"), ("X-One", "1")]
+    assert parsed.body == b"hi"
+
+
+def test_event_for_binary_body_and_empty_maps() -> None:
+    request = IncomingRequest("POST", "/items/7", "", [("Host", "h")], b"\xff\xfe")
+    event = build_event(
+        request,
+        resource_path="/items/{id}",
+        path_parameters={"id": "7"},
+        stage="local",
+        stage_variables={},
+        api_id="a1",
+        account_id="123456789012",
+        resource_id="r1",
+        request_id="rid",
+        api_key=None,
+        api_key_id=None,
+        domain="127.0.0.1",
+    )
+    assert event["isBase64Encoded"] is True and event["body"] == "//4="
+    assert event["queryStringParameters"] is None and event["stageVariables"] is None
+    assert event["pathParameters"] == {"id": "7"}
+    assert event["requestContext"]["path"] == "/local/items/7"
+
+
+@dataclass
+class FakeResource:
+    id: str
+    parent_id: str | None
+    path_part: str
+    resource_methods: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FakeApi:
+    resources: dict[str, FakeResource]
+
+
+def test_routing_prefers_literal_then_parameter_then_greedy() -> None:
+    resources = [
+        FakeResource("root", None, "/"),
+        FakeResource("items", "root", "items"),
+        FakeResource("special", "items", "special"),
+        FakeResource("item", "items", "{id}"),
+        FakeResource("proxy", "root", "{proxy+}"),
+    ]
+    root, children = _children(FakeApi({r.id: r for r in resources}))
+
+    def match(path: str) -> tuple[str | None, dict[str, str], str]:
+        params: dict[str, str] = {}
+        template: list[str] = []
+        found = _match(children, root, [p for p in path.split("/") if p], 0, params, template)
+        return (found.id if found else None), params, "/" + "/".join(template)
+
+    assert match("/items/special") == ("special", {}, "/items/special")
+    assert match("/items/42") == ("item", {"id": "42"}, "/items/{id}")
+    assert match("/other/a/b") == ("proxy", {"proxy": "other/a/b"}, "/{proxy+}")
+    assert match("/") == ("root", {}, "/")
+
+
+def test_token_bucket_and_quota_windows() -> None:
+    bucket = TokenBucket(rate=0.0, burst=2)
+    assert [bucket.take() for _ in range(3)] == [True, True, False]
+    assert quota_period("WEEK") != quota_period("DAY") != quota_period("MONTH")
+
+
+@dataclass
+class FakeKey:
+    id: str
+    value: str
+    enabled: bool = True
+
+
+@dataclass
+class FakePlan:
+    id: str
+    api_stages: list[dict[str, str]]
+    throttle: dict[str, Any] = field(default_factory=dict)
+    quota: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FakeBackend:
+    keys: dict[str, FakeKey]
+    usage_plans: dict[str, FakePlan]
+    usage_plan_keys: dict[str, dict[str, Any]]
+
+
+def test_usage_plan_decisions() -> None:
+    backend = FakeBackend(
+        keys={"k1": FakeKey("k1", "good"), "k2": FakeKey("k2", "off", enabled=False), "k3": FakeKey("k3", "loose")},
+        usage_plans={"p1": FakePlan("p1", [{"apiId": "a1", "stage": "local"}], quota={"limit": 1, "period": "DAY"})},
+        usage_plan_keys={"p1": {"k1": object(), "k2": object()}},
+    )
+    enforcer = UsagePlanEnforcer()
+    assert enforcer.check(backend, "a1", "local", {}, key_required=False).status == 0
+    for headers in ({}, {"x-api-key": "nope"}, {"x-api-key": "off"}, {"x-api-key": "loose"}):
+        assert enforcer.check(backend, "a1", "local", headers, key_required=True).status == 403
+    assert enforcer.check(backend, "a1", "prod", {"X-Api-Key": "good"}, key_required=True).status == 403
+    first = enforcer.check(backend, "a1", "local", {"X-Api-Key": "good"}, key_required=True)
+    assert first.status == 0 and first.api_key.id == "k1"
+    assert enforcer.check(backend, "a1", "local", {"x-api-key": "good"}, key_required=True).message == "Limit Exceeded"
