@@ -98,3 +98,42 @@ def resolve_model_dir(model_data: str, work_dir: Path, fetch_s3: S3Fetcher | Non
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def unmet_requirements(model_dir: Path) -> list[str]:
+    """Lines of code/requirements.txt that the serving interpreter does not satisfy.
+
+    SageMaker pip-installs code/requirements.txt before loading the handler. Locally we do not
+    install into the project's environment (offline, and it would change everyone's venv); we check
+    instead, so a missing package is named in the FailureReason rather than surfacing as an
+    ImportError deep in model_fn.
+    """
+    path = model_dir / "code" / "requirements.txt"
+    if not path.is_file():
+        return []
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:  # pragma: no cover - packaging ships with pip/setuptools environments
+        return []
+    unmet = []
+    for raw in path.read_text(errors="replace").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue  # comments, -r/-e/--index-url options: not checkable here
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            unmet.append(f"{line} (unparseable)")
+            continue
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        try:
+            installed = version(req.name)
+        except PackageNotFoundError:
+            unmet.append(f"{line} (not installed)")
+            continue
+        if req.specifier and not req.specifier.contains(installed, prereleases=True):
+            unmet.append(f"{line} (installed {installed})")
+    return unmet
