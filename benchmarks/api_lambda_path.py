@@ -127,20 +127,33 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def service_cpu(pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by the service process itself and by its children (Lambda workers...)."""
-    return _cpu_seconds(pid), sum(_cpu_seconds(child) for child in _children(pid))
+def _is_lambda_worker(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"lambdas/bootstrap.py" in f.read()
+    except OSError:
+        return False
+
+
+def service_cpu(pid: int) -> tuple[float, float, float]:
+    """CPU seconds so far: the service process, its Lambda workers, its other children (model servers)."""
+    children = _children(pid)
+    lambdas = [c for c in children if _is_lambda_worker(c)]
+    others = [c for c in children if c not in lambdas]
+    others += [g for c in others for g in _children(c)]
+    return _cpu_seconds(pid), sum(map(_cpu_seconds, lambdas)), sum(map(_cpu_seconds, others))
 
 
 def run_wrk(url: str, connections: int, duration: int, lua: Path, pid: int | None = None) -> dict[str, float]:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(lua), url]
-    before = service_cpu(pid) if pid else (0.0, 0.0)
+    before = service_cpu(pid) if pid else (0.0, 0.0, 0.0)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False).stdout
-    after = service_cpu(pid) if pid else (0.0, 0.0)
+    after = service_cpu(pid) if pid else (0.0, 0.0, 0.0)
     result = parse_wrk(out)
     count = max(result["requests"], 1.0)
     result["service_cpu_ms"] = (after[0] - before[0]) * 1000 / count
-    result["children_cpu_ms"] = (after[1] - before[1]) * 1000 / count
+    result["lambda_cpu_ms"] = (after[1] - before[1]) * 1000 / count
+    result["model_cpu_ms"] = (after[2] - before[2]) * 1000 / count
     return result
 
 
@@ -272,6 +285,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", default="1,16,64")
     parser.add_argument("--cases", default="echo,predictor")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds at the highest concurrency before measuring")
     parser.add_argument("--control-port", action="store_true", help="also measure through the control plane's port")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -304,7 +318,7 @@ def main() -> int:
             print(f"load average before: {os.getloadavg()[0]:.1f} (other processes share the {os.cpu_count()} cores)")
             print(
                 f"{'case':<10} {'port':<8} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-                f"{'svc cpu ms/req':>15} {'workers cpu ms/req':>19}"
+                f"{'cpu ms/req: service':>19} {'lambda':>7} {'model':>6}"
             )
             for case, path, key in targets:
                 bases = [("fast", fast)] + ([("control", cp.url)] if args.control_port else [])
@@ -316,13 +330,13 @@ def main() -> int:
                         return 1
                     lua = tmp / f"{case}.lua"
                     lua.write_text(wrk_lua(body, key))
-                    run_wrk(url, 16, 2, lua)  # warm-up: start the workers
+                    run_wrk(url, max(conns), args.warmup, lua)  # warm-up: start every worker (cold starts)
                     for c in conns:
                         r = run_wrk(url, c, args.duration, lua, cp.pid)
                         print(
                             f"{case:<10} {port_name:<8} {c:>5} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} "
-                            f"{r['p99_ms']:>8.2f} {int(r['non2xx']):>8} {r['service_cpu_ms']:>15.3f} "
-                            f"{r['children_cpu_ms']:>19.3f}",
+                            f"{r['p99_ms']:>8.2f} {int(r['non2xx']):>8} {r['service_cpu_ms']:>19.3f} "
+                            f"{r['lambda_cpu_ms']:>7.3f} {r['model_cpu_ms']:>6.3f}",
                             flush=True,
                         )
     return 0
