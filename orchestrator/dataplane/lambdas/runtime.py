@@ -349,12 +349,3 @@ class LambdaRuntime:
             "invocations": self.invocations,
             "errors": self.errors[-5:],
         }
-
-
-def run_in(runtime: LambdaRuntime, fn: Callable[[], T]) -> T:
-    """Run a plain callable on the runtime's loop (pool state is only touched there)."""
-
-    async def wrapper() -> T:
-        return fn()
-
-    return runtime.call(wrapper(), 10)
