@@ -29,6 +29,9 @@ def handler(event, context):
         return {"statusCode": 200, "body": {"not": "a string"}}
     if mode == "raise":
         raise RuntimeError("boom")
+    if mode == "slow":
+        import time
+        time.sleep(2)
     return {
         "statusCode": body.get("status", 201),
         "headers": {"X-Echo": "yes", "Content-Type": "application/json"},
@@ -73,6 +76,7 @@ def make_api(
     *,
     throttle: dict[str, Any] | None = None,
     quota: dict[str, Any] | None = None,
+    integration_timeout_ms: int | None = None,
 ) -> Api:
     apigw = control_plane.client("apigateway")
     fn_arn = control_plane.client("lambda").get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
@@ -90,6 +94,7 @@ def make_api(
         type="AWS_PROXY",
         integrationHttpMethod="POST",
         uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
+        **({"timeoutInMillis": integration_timeout_ms} if integration_timeout_ms else {}),
     )
     apigw.create_deployment(restApiId=api_id, stageName="local")
     key = apigw.create_api_key(name=f"{name}-key", enabled=True)
@@ -215,3 +220,11 @@ def test_api_gateway_metrics(control_plane: ControlPlane, api: Api) -> None:
     assert total("5XXError") == 1
     assert total("Latency", "SampleCount") == 3
     assert total("IntegrationLatency", "SampleCount") == 2
+
+
+def test_integration_timeout_is_504(control_plane: ControlPlane, deploy: Callable[..., str]) -> None:
+    """API Gateway stops waiting at the integration timeout (29 s by default; 300 ms here)."""
+    api = make_api(control_plane, deploy({"app.py": PROXY}, timeout=5), integration_timeout_ms=300)
+    assert request(api.fast_url, {}, {"x-api-key": api.key})[0] == 201  # warm: no init grace in the way
+    status, _, body = request(api.fast_url, {"mode": "slow"}, {"x-api-key": api.key})
+    assert (status, body) == (504, {"message": "Endpoint request timed out"})
