@@ -16,6 +16,7 @@ Code already running inside an asyncio loop can use EndpointManager + RuntimeSer
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import json
 import logging
@@ -97,6 +98,8 @@ class LocalSageMakerRuntime:
         started.wait()
         host, port = self._call(self._start())
         self.url = f"http://{host}:{port}"
+        # a daemon thread still running uvloop while the interpreter finalizes can crash it: stop first
+        atexit.register(self.stop)
         return self.url
 
     async def _start(self) -> tuple[str, int]:
@@ -114,6 +117,7 @@ class LocalSageMakerRuntime:
         """Stop serving: delete every endpoint (no process left), flush capture and metrics."""
         if self.loop is None:
             return
+        atexit.unregister(self.stop)
         try:
             self._call(self._stop(), timeout=120)
         finally:
