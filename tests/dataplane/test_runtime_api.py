@@ -182,3 +182,20 @@ def test_unmet_requirements_fail_the_endpoint_with_their_names(
     state = runtime.apply(endpoint("needs", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
     assert state.status == "Failed" and "no-such-package-xyz==1.0 (not installed)" in (state.failure_reason or "")
     assert "boto3" not in (state.failure_reason or "").split(":")[-1]
+
+
+def test_header_limits_and_internal_failure(served: LocalSageMakerRuntime, smr: Any) -> None:
+    status, resp = error_of(lambda: invoke(smr, InferenceId="i" * 65))
+    assert status == 400 and resp["Error"]["Code"] == "ValidationError" and "inferenceId" in resp["Error"]["Message"]
+    status, resp = error_of(lambda: invoke(smr, CustomAttributes="a" * 1025))
+    assert status == 400 and "customAttributes" in resp["Error"]["Message"]
+    assert invoke(smr, InferenceId="i" * 64, CustomAttributes="a" * 1024)["CustomAttributes"] == "a" * 1024
+    assert served.manager is not None
+    live = served.manager.endpoints["ep"]
+
+    def broken(target: Any) -> Any:
+        raise RuntimeError("routing table corrupt")
+
+    live.pick = broken  # type: ignore[method-assign]
+    status, resp = error_of(lambda: invoke(smr))
+    assert status == 500 and resp["Error"]["Code"] == "InternalFailure"
