@@ -374,6 +374,29 @@ def patch_codebuild_update_project() -> None:
     CodeBuildResponse.update_project = update_project  # type: ignore[attr-defined]
 
 
+def patch_codebuild_create_encryption_key() -> None:
+    """``CreateProject`` keeps the ``encryptionKey`` it was given.
+
+    AWS: a project created with ``encryptionKey`` (a customer-managed KMS key for its artifacts)
+    reports that key. moto 5.2: always reports ``alias/aws/s3``, so a project with its own key shows
+    an in-place update on every plan (and everything that references the project's ARN with it).
+    We: after moto creates the project, store the requested key in its metadata.
+    """
+    from moto.codebuild.responses import CodeBuildResponse
+
+    original = CodeBuildResponse.create_project
+
+    def create_project(self: CodeBuildResponse) -> Any:
+        result = original(self)
+        key = self._get_param("encryptionKey")
+        project = self.codebuild_backend.codebuild_projects.get(self._get_param("name"))
+        if key and project is not None:
+            project.project_metadata["encryptionKey"] = key
+        return result
+
+    CodeBuildResponse.create_project = create_project  # type: ignore[method-assign]
+
+
 # --------------------------------------------------------------------------------------------------
 # x2. SNS -> Lambda delivery belongs to the data plane (found by probing)
 # --------------------------------------------------------------------------------------------------
@@ -513,6 +536,7 @@ PATCHES: tuple[Patch, ...] = (
     patch_sagemaker_empty_blocks,
     patch_codebuild_delete_by_arn,
     patch_codebuild_update_project,
+    patch_codebuild_create_encryption_key,
     patch_sns_lambda_delivery,
     patch_unimplemented_actions_fail_fast,
     patch_codepipeline_trust_policy,

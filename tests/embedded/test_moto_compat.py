@@ -177,6 +177,15 @@ def test_codebuild_update_project(control_plane: ControlPlane) -> None:
     assert project["environment"]["environmentVariables"][0]["value"] == "local"
 
 
+def test_codebuild_create_keeps_its_encryption_key(control_plane: ControlPlane) -> None:
+    cb = control_plane.client("codebuild")
+    key = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    cb.create_project(**codebuild_project("cb-kms"), encryptionKey=key)
+    assert cb.batch_get_projects(names=["cb-kms"])["projects"][0]["encryptionKey"] == key
+    cb.create_project(**codebuild_project("cb-default"))
+    assert cb.batch_get_projects(names=["cb-default"])["projects"][0]["encryptionKey"].endswith("alias/aws/s3")
+
+
 # 5, x4 -------------------------------------------------------------------------------------------
 def test_get_pipeline_timestamps_are_epoch_numbers(control_plane: ControlPlane) -> None:
     s3 = control_plane.client("s3")
