@@ -188,6 +188,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--step-sec", type=float, default=5.0, help="measured seconds per step (5)")
     parser.add_argument("--connections", type=int, default=50, help="connections of the closed loop and wrk (50)")
+    parser.add_argument("--rates", help="comma-separated open-loop rates (default: a ladder 1000..20000)")
     parser.add_argument("--tries", type=int, default=2, help="runs of an open-loop step before it fails (2)")
     parser.add_argument("--max-lag-p50-ms", type=float, default=5.0, help="open-loop step fails above this (5)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -210,7 +211,8 @@ def main() -> int:
             f"{'target/s':>9} {'achieved':>9} {'completed':>9} {'drops':>6} {'lag p50':>8} {'lag p99':>8} "
             f"{'lat p50':>8} {'lat p99':>8} {'cpu us/req':>10}  verdict"
         )
-        for rate in RATES:
+        rates = [float(r) for r in args.rates.split(",")] if args.rates else RATES
+        for rate in rates:
             for _ in range(args.tries):  # a busy host can spoil one step: retry before calling it a failure
                 r = run_child(url, gen_cpu, "open", rate, args.step_sec, 1024)
                 ok = (
@@ -224,7 +226,7 @@ def main() -> int:
                     break
             cpu_per_req.append(r["cpu_us_per_req"])
             print(
-                f"{rate:>9} {r['achieved']:>9.0f} {r['completed']:>9.0f} {r['drops']:>6} {r['lag_p50']:>8.3f} "
+                f"{rate:>9.0f} {r['achieved']:>9.0f} {r['completed']:>9.0f} {r['drops']:>6} {r['lag_p50']:>8.3f} "
                 f"{r['lag_p99']:>8.2f} {r['lat_p50']:>8.3f} {r['lat_p99']:>8.2f} {r['cpu_us_per_req']:>10.1f}  "
                 f"{'ok' if ok else 'FAIL'}",
                 flush=True,
