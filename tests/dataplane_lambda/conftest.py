@@ -6,21 +6,34 @@ functions and APIs under its own names.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from orchestrator.dataplane.lambdas.component import SAGEMAKER_URL_ENV
 from orchestrator.embedded.testing import ControlPlane, running_control_plane
 
 from .helpers import COMPONENTS, ROLE, create_role, make_zip
 
+SAGEMAKER_RUNTIME_URL = "http://127.0.0.1:9/stand-in-sagemaker-runtime"
+
 
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    with running_control_plane(tmp_path_factory.mktemp("lambda-dp"), components=COMPONENTS) as cp:
-        yield cp
+    # The SageMaker component is not hosted here; its advertised URL is stood in for by the override.
+    saved = os.environ.get(SAGEMAKER_URL_ENV)
+    os.environ[SAGEMAKER_URL_ENV] = SAGEMAKER_RUNTIME_URL
+    try:
+        with running_control_plane(tmp_path_factory.mktemp("lambda-dp"), components=COMPONENTS) as cp:
+            yield cp
+    finally:
+        if saved is None:
+            os.environ.pop(SAGEMAKER_URL_ENV, None)
+        else:
+            os.environ[SAGEMAKER_URL_ENV] = saved
 
 
 @pytest.fixture(scope="session")

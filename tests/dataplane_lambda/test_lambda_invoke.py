@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from orchestrator.embedded.testing import ControlPlane
 
+from .conftest import SAGEMAKER_RUNTIME_URL
 from .helpers import invoke, log_messages, make_zip, wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -48,7 +49,8 @@ def handler(event, context):
         },
         "env": {k: os.environ.get(k) for k in (
             "GREETING", "AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-            "LAMBDA_TASK_ROOT", "SERVICE_SECRET")},
+            "LAMBDA_TASK_ROOT",
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "SERVICE_SECRET")},
     }
 """
 
@@ -77,6 +79,7 @@ def test_invoke_returns_handler_result_with_context_and_env(
     assert env["AWS_REGION"] == "us-east-1"
     assert env["AWS_ENDPOINT_URL"] == control_plane.url
     assert env["AWS_ACCESS_KEY_ID"] == "test"
+    assert env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] == SAGEMAKER_RUNTIME_URL
     assert env["SERVICE_SECRET"] is None  # nothing of the service's own environment leaks in
 
     # Warm reuse: same process, module state kept, like a warm container.

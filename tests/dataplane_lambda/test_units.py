@@ -210,3 +210,44 @@ def test_usage_plan_decisions() -> None:
     first = enforcer.check(backend, "a1", "local", {"X-Api-Key": "good"}, key_required=True)
     assert first.status == 0 and first.api_key.id == "k1"
     assert enforcer.check(backend, "a1", "local", {"x-api-key": "good"}, key_required=True).message == "Limit Exceeded"
+
+
+@pytest.mark.parametrize(
+    ("components", "expected"),
+    [
+        ({"sagemaker-hosting": {"runtime_url": "http://127.0.0.1:7002"}}, "http://127.0.0.1:7002"),
+        ({"lambda-execution": {"ok": True}}, None),
+    ],
+    ids=["advertised", "not-hosted"],
+)
+def test_endpoint_resolver_reads_the_health_document(
+    monkeypatch: pytest.MonkeyPatch, components: dict[str, Any], expected: str | None
+) -> None:
+    import asyncio
+    import http.server
+    import threading
+
+    from orchestrator.dataplane.lambdas.component import SAGEMAKER_URL_ENV, EndpointResolver
+
+    body = json.dumps({"components": components}).encode()
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    monkeypatch.delenv(SAGEMAKER_URL_ENV, raising=False)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        resolver = EndpointResolver(f"http://127.0.0.1:{server.server_address[1]}")
+        resolver.start()
+        env = asyncio.run(asyncio.wait_for(resolver(), 10))
+        assert env.sagemaker_runtime_url == expected
+    finally:
+        server.shutdown()

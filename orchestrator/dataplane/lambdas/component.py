@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -35,37 +36,61 @@ log = logging.getLogger(__name__)
 
 SAGEMAKER_COMPONENT = "sagemaker-hosting"
 SAGEMAKER_URL_ENV = "ORCHESTRATOR_SAGEMAKER_RUNTIME_URL"  # explicit override (tests, debugging)
-RECHECK_S = 5.0
+RESOLVE_TIMEOUT_S = 30.0  # the SageMaker component starts its runtime within this
 
 
 class EndpointResolver:
-    """The endpoint URLs a function gets; the SageMaker runtime URL is found lazily and cached.
+    """The endpoint URLs a function gets; the SageMaker runtime URL is read from the health document.
 
-    Lazily because components start in order inside ``Service.start`` before the HTTP server
-    serves, and the SageMaker component may come up after this one or not at all.
+    Components start in order inside ``Service.start``, before the HTTP server serves, and the
+    SageMaker component may come after this one or not be hosted at all; so a background thread
+    polls ``/_orchestrator/health`` (it answers once the server serves) until the document either
+    advertises ``components.sagemaker-hosting.runtime_url`` or shows no such component. Invocations
+    before that wait for the answer (bounded), so workers never start with an endpoint that is about
+    to change: a change retires every warm worker of every function.
     """
 
     def __init__(self, control_plane_url: str) -> None:
         self.control_plane_url = control_plane_url
-        self._env = WorkerEnv(control_plane_url, os.environ.get(SAGEMAKER_URL_ENV) or None)
-        self._checked_at = 0.0
+        override = os.environ.get(SAGEMAKER_URL_ENV) or None
+        self._env = WorkerEnv(control_plane_url, override)
+        self._settled = threading.Event()
+        if override:
+            self._settled.set()
+        self._stop = threading.Event()
 
-    def _fetch_sagemaker_url(self) -> str | None:
-        try:
-            with urllib.request.urlopen(self.control_plane_url + HEALTH_PATH, timeout=2) as resp:
-                health = json.loads(resp.read())
-        except (OSError, ValueError):
-            return None
-        url = (health.get("components", {}).get(SAGEMAKER_COMPONENT) or {}).get("runtime_url")
-        return str(url) if url else None
+    def start(self) -> None:
+        if not self._settled.is_set():
+            threading.Thread(target=self._poll, name="lambda-endpoint-resolver", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _poll(self) -> None:
+        deadline = time.monotonic() + RESOLVE_TIMEOUT_S
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.control_plane_url + HEALTH_PATH, timeout=5) as resp:
+                    components = json.loads(resp.read()).get("components", {})
+            except (OSError, ValueError):
+                components = None
+            if components is not None:
+                url = (components.get(SAGEMAKER_COMPONENT) or {}).get("runtime_url")
+                if url:
+                    self._env = WorkerEnv(self.control_plane_url, str(url))
+                    break
+                if SAGEMAKER_COMPONENT not in components:
+                    break  # not hosted: functions reach SageMaker through the control plane's URL
+            self._stop.wait(0.5)
+        self._settled.set()
+
+    @property
+    def current(self) -> WorkerEnv:
+        return self._env
 
     async def __call__(self) -> WorkerEnv:
-        if self._env.sagemaker_runtime_url or time.monotonic() - self._checked_at < RECHECK_S:
-            return self._env
-        self._checked_at = time.monotonic()
-        url = await asyncio.get_running_loop().run_in_executor(None, self._fetch_sagemaker_url)
-        if url:
-            self._env = WorkerEnv(self.control_plane_url, url)
+        if not self._settled.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, self._settled.wait, RESOLVE_TIMEOUT_S)
         return self._env
 
 
@@ -76,12 +101,15 @@ class LambdaExecutionComponent:
 
     def __init__(self) -> None:
         self.runtime: LambdaRuntime | None = None
+        self.resolver: EndpointResolver | None = None
         self.sns: SnsDelivery | None = None
         self._unsubscribe: list[Callable[[], None]] = []
 
     def start(self, ctx: Any) -> None:
-        self.runtime = LambdaRuntime(Path(ctx.state_dir) / "lambda-dataplane", EndpointResolver(ctx.url))
+        self.resolver = EndpointResolver(ctx.url)
+        self.runtime = LambdaRuntime(Path(ctx.state_dir) / "lambda-dataplane", self.resolver)
         self.runtime.start()
+        self.resolver.start()
         self.sns = SnsDelivery(self.runtime)
         ctx.add_route(is_invoke, make_app(self.runtime))
         self._unsubscribe = [
@@ -98,13 +126,20 @@ class LambdaExecutionComponent:
     def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        if self.resolver is not None:
+            self.resolver.stop()
         if self.runtime is not None:
             self.runtime.stop()
 
     def health(self) -> dict[str, Any]:
         if self.runtime is None:
             return {"ok": False}
-        return {"ok": True, **self.runtime.health(), "sns_deliveries": self.sns.delivered if self.sns else 0}
+        return {
+            "ok": True,
+            **self.runtime.health(),
+            "sns_deliveries": self.sns.delivered if self.sns else 0,
+            "sagemaker_runtime_url": self.resolver.current.sagemaker_runtime_url if self.resolver else None,
+        }
 
 
 def factory() -> LambdaExecutionComponent:
