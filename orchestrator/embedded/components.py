@@ -15,6 +15,7 @@ COMPONENTS_ENV = "ORCHESTRATOR_EMBEDDED_COMPONENTS"
 
 # "package.module:factory" specs; each factory() returns an orchestrator.embedded.service.Component.
 DEFAULT_COMPONENTS: tuple[str, ...] = (
+    "orchestrator.dataplane.sagemaker.component:factory",  # model servers + InvokeEndpoint; first: Lambda reads its runtime_url
     "orchestrator.dataplane.lambdas.component:factory",  # Lambda execution (Invoke, SNS); before API Gateway
     "orchestrator.dataplane.apigateway.component:factory",  # REST APIs -> Lambda proxy (fast port + /restapis/)
 )
