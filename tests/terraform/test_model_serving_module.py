@@ -7,7 +7,6 @@ import json
 import shutil
 
 import pytest
-
 from tfhelpers import MODULES, ModulePlanner, resources_of, type_counts
 
 pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH")
@@ -146,7 +145,7 @@ def test_autoscaling_per_variant(plan) -> None:
 
 def test_execution_role_is_least_privilege(plan) -> None:
     statements = {s["Sid"]: s for s in json.loads(one(plan, "aws_iam_role_policy")["policy"])["Statement"]}
-    as_list = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
+    as_list = lambda v: v if isinstance(v, list) else [v]
     assert sorted(as_list(statements["ReadModelArtifacts"]["Resource"])) == [
         f"arn:aws:s3:::tc-test-archive/models/model-a/{SHA_A}/*",
         f"arn:aws:s3:::tc-test-archive/models/model-b/{SHA_B}/*",

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tfhelpers import ROOT, normalize
 
 pytestmark = [
@@ -83,17 +82,18 @@ def _context(control_plane: Any, artifacts: dict[str, Any]) -> dict[str, Any]:
 
 def _terraform(stack_dir: Path, *args: str, timeout: int = 420) -> subprocess.CompletedProcess:
     started = time.monotonic()
-    result = subprocess.run(["terraform", *args, "-no-color", "-input=false"], cwd=stack_dir,
+    result = subprocess.run(["terraform", *args, "-no-color", "-input=false"], check=False, cwd=stack_dir,
                             capture_output=True, text=True, timeout=timeout)
     TIMINGS[f"{stack_dir.name} {args[0]}"] = TIMINGS.get(f"{stack_dir.name} {args[0]}", 0) + time.monotonic() - started
     return result
 
 
-def _apply_then_plan_is_empty(stack_dir: Path) -> None:
+def _apply_then_plan_is_empty(stack_dir: Path) -> str:
     applied = _terraform(stack_dir, "apply", "-auto-approve")
     assert applied.returncode == 0, normalize(applied.stdout[-3000:] + applied.stderr[-6000:])
     replanned = _terraform(stack_dir, "plan", "-detailed-exitcode")
     assert replanned.returncode == 0, f"second plan of {stack_dir.name} is not empty:\n{replanned.stdout[-6000:]}{replanned.stderr[-3000:]}"
+    return applied.stdout
 
 
 def _render(workdir: Path, stack: str, context: dict[str, Any]) -> Path:
@@ -136,7 +136,9 @@ def test_stacks_apply_in_order_publish_ssm_and_replan_empty(control_plane, workd
         assert urls[name] == f"s3://{bucket}/models/{name}/{model['sha256']}/model.tar.gz"
     assert params["model-serving/endpoint_name"] == "text-classification-local"
     assert json.loads(params["model-serving/variant_names"]) == ["model-a", "model-b"]
-    assert params["api-hosting/invoke_url"].endswith("/local/text")
+    # On the embedded control plane the local data plane serves the API (its URL, not execute-api's).
+    api_id = params["api-hosting/api_id"]
+    assert params["api-hosting/invoke_url"] == f"{control_plane.url}/restapis/{api_id}/local/_user_request_/text"
     ssm = control_plane.client("ssm")
     assert ssm.get_parameter(Name=f"{SSM}/api-hosting/api_key")["Parameter"]["Type"] == "SecureString"
 
@@ -147,18 +149,33 @@ def test_stacks_apply_in_order_publish_ssm_and_replan_empty(control_plane, workd
     assert weights == {"model-a": 3.0, "model-b": 1.0}
     assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 100  # local.json overrides base's 30
 
-    # A new model file: new content-addressed key, new model, new endpoint configuration, same endpoint.
+    # A new model file for model-a and a new instance type for model-b, in one roll: new content-addressed
+    # key, new model, new endpoint configuration, same endpoint updated in place.
     artifacts = json.loads(json.dumps(artifacts))
     artifacts["models"]["model-a"] = _archive(Path(artifacts["models"]["model-a"]["path"]).parent, "model-a-v2",
                                               b"model model-a v2")
     context = _context(control_plane, artifacts)
+    context["env"] = json.loads(json.dumps(context["env"]))
+    context["env"]["serving"]["models"][1]["variant"]["instance_type"] = "ml.m5.large"
     archive = _terraform(_render(workdir, "model-archive", context), "apply", "-auto-approve")
     assert archive.returncode == 0, normalize(archive.stderr[-6000:])
-    _apply_then_plan_is_empty(_render(workdir, "model-serving", context))
+    log = _apply_then_plan_is_empty(_render(workdir, "model-serving", context)).splitlines()
+
+    def first(text: str) -> int:
+        return next(i for i, line in enumerate(log) if text in line)
+
+    # Application Auto Scaling rejects an instance-type change of a scaled variant: the target of
+    # model-b is deregistered before the endpoint update and registered again after it.
+    endpoint_update = first("aws_sagemaker_endpoint.this[0]: Modifying...")
+    assert first('aws_appautoscaling_target.this["model-b"]: Destroying...') < endpoint_update
+    assert first('aws_appautoscaling_target.this["model-b"]: Creating...') > endpoint_update
+    assert not any('aws_appautoscaling_target.this["model-a"]: Destroying' in line for line in log)
     rolled = sagemaker.describe_endpoint(EndpointName="text-classification-local")
     assert rolled["EndpointConfigName"] != endpoint["EndpointConfigName"]
     assert _parameters(control_plane)["model-serving/endpoint_config_name"] == rolled["EndpointConfigName"]
     models = {m["ModelName"] for m in sagemaker.list_models()["Models"]}
     new_model = [m for m in models if m.startswith("text-classification-local-model-a-")]
     assert len(new_model) == 1, f"the old model-a model must be gone after the roll: {sorted(models)}"
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=rolled["EndpointConfigName"])
+    assert {v["VariantName"]: v["InstanceType"] for v in config["ProductionVariants"]}["model-b"] == "ml.m5.large"
     print("terraform timings (s):", {k: round(v, 1) for k, v in TIMINGS.items()})
