@@ -18,8 +18,10 @@ with AWS_ENDPOINT_URL alone reach real models too.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import logging
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
@@ -61,13 +63,58 @@ def spec_from_moto(account_id: str, region: str, endpoint_name: str) -> Endpoint
     return endpoint_spec_from_api(endpoint_name, described, models)
 
 
+# Serialises status writes: the CreateEndpoint/UpdateEndpoint wrappers hold it while moto applies the
+# call (which queues the event) and the status is set to Creating/Updating, so the component's final
+# InService/Failed -- written from another thread -- always lands after it, never before.
+_STATUS_LOCK = threading.RLock()
+_WRAPPED_MARK = "__sagemaker_hosting_status__"
+_active_hosts = 0  # components started in this process; the wrappers are no-ops when none is
+# successful Create/UpdateEndpoint calls per (account, region, endpoint): an outcome is written only by
+# the apply of the latest call (a slow create finishing after an UpdateEndpoint must not say InService)
+_calls: dict[tuple[str, str, str], int] = {}
+
+
 def _set_status(account_id: str, region: str, name: str, status: str, reason: str | None = None) -> None:
     from moto.sagemaker.models import sagemaker_backends
 
-    endpoint = sagemaker_backends[account_id][region].endpoints.get(name)
-    if endpoint is not None:
-        endpoint.endpoint_status = status
-        endpoint.failure_reason = reason
+    with _STATUS_LOCK:
+        endpoint = sagemaker_backends[account_id][region].endpoints.get(name)
+        if endpoint is not None:
+            endpoint.endpoint_status = status
+            endpoint.failure_reason = reason
+
+
+def install_status_wrappers() -> None:
+    """Make moto's CreateEndpoint/UpdateEndpoint answer like AWS while the data plane is hosted.
+
+    AWS: the endpoint is ``Creating`` (``Updating``) when the call returns, then ``InService`` once
+    every instance passes its health check, or ``Failed`` with a FailureReason.
+    moto 5.2 (and our UpdateEndpoint patch): ``InService`` at once, so a waiter could see InService
+    before any model loaded. We: wrap both backend methods (same process as moto) so the endpoint
+    leaves the call Creating/Updating; the component writes the outcome when the data plane is done.
+    Wrapped once per process, on top of the event bus's observer (which queues the event inside the
+    call, under the lock).
+    """
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    for method, status in (("create_endpoint", "Creating"), ("update_endpoint", "Updating")):
+        original = getattr(SageMakerModelBackend, method, None)
+        if original is None or getattr(original, _WRAPPED_MARK, False):
+            continue
+
+        def wrapper(self: Any, *args: Any, __original: Any = original, __status: str = status, **kwargs: Any) -> Any:
+            with _STATUS_LOCK:
+                result = __original(self, *args, **kwargs)
+                if _active_hosts > 0 and result is not None:
+                    result.endpoint_status = __status
+                    result.failure_reason = None
+                    key = (self.account_id, self.region_name, result.endpoint_name)
+                    _calls[key] = _calls.get(key, 0) + 1
+                return result
+
+        functools.update_wrapper(wrapper, original)
+        setattr(wrapper, _WRAPPED_MARK, True)
+        setattr(SageMakerModelBackend, method, wrapper)
 
 
 class SageMakerHostingComponent:
@@ -82,8 +129,11 @@ class SageMakerHostingComponent:
         self.runtime: LocalSageMakerRuntime | RemoteSageMakerRuntime | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.errors: list[str] = []
+        self._started = False
+        self._seen: dict[tuple[str, str, str], int] = {}
 
     def start(self, ctx: Any) -> None:
+        global _active_hosts
         region = "us-east-1"
         work_dir = Path(ctx.state_dir) / "sagemaker-dataplane"
         if self.in_process:
@@ -100,6 +150,9 @@ class SageMakerHostingComponent:
         else:  # default: its own process, so the control plane's threads never hold its GIL
             self.process = DataPlaneProcess.spawn(control_plane_url=ctx.url, work_dir=work_dir, port=self.runtime_port, region=region)
             self.runtime = self.process.client
+        install_status_wrappers()
+        _active_hosts += 1
+        self._started = True
         self._unsubscribe = ctx.events.subscribe("sagemaker.endpoint.*", self.on_event)
         ctx.add_route(self._is_invocation, self._proxy)
 
@@ -111,14 +164,20 @@ class SageMakerHostingComponent:
         if event.kind == "sagemaker.endpoint.deleted":
             self.runtime.delete(name)
             return
+        key = (event.account_id, event.region, name)
+        seq = self._seen[key] = self._seen.get(key, 0) + 1
+
+        def outcome(status: str, reason: str | None) -> None:
+            with _STATUS_LOCK:  # a later Create/UpdateEndpoint call owns the status now
+                if _calls.get(key, seq) <= seq:
+                    _set_status(event.account_id, event.region, name, status, reason)
+
         try:
             spec = spec_from_moto(event.account_id, event.region, name)
         except KeyError as exc:
             self.errors.append(f"{name}: {exc}")
-            _set_status(event.account_id, event.region, name, "Failed", f"Could not read the endpoint configuration: {exc}")
+            outcome("Failed", f"Could not read the endpoint configuration: {exc}")
             return
-        creating = event.kind == "sagemaker.endpoint.created"
-        _set_status(event.account_id, event.region, name, "Creating" if creating else "Updating")
         # do not hold the event thread while models load (other endpoints, Lambdas wait behind it)
         future = self.runtime.apply_async(spec)
 
@@ -127,13 +186,18 @@ class SageMakerHostingComponent:
                 state = f.result()
             except Exception as exc:  # noqa: BLE001 - reported on the endpoint, as AWS would
                 log.exception("endpoint %s: apply failed", name)
-                _set_status(event.account_id, event.region, name, "Failed", f"Internal error of the local data plane: {exc}")
+                self.errors.append(f"{name}: {exc}")
+                outcome("Failed", f"Internal error of the local data plane: {exc}")
                 return
-            _set_status(event.account_id, event.region, name, state.status, state.failure_reason)
+            outcome(state.status, state.failure_reason)
 
         future.add_done_callback(done)
 
     def stop(self) -> None:
+        global _active_hosts
+        if self._started:
+            self._started = False
+            _active_hosts -= 1
         if self._unsubscribe:
             self._unsubscribe()
         if self.process is not None:
