@@ -6,6 +6,9 @@ Request (``Content-Type: application/json``), one text or a batch scored in one 
                                             "probabilities": [p1, p2, p3, p4]}
     {"sentences": ["...", "..."]}       -> {"success": "true", "predictions": [{"label": ..., ...}, ...]}
 
+Concurrent requests the model server batches (``SAGEMAKER_TS_BATCH_SIZE`` > 1) go through
+``predict_batch_fn``: one forward pass for all of them, each answer equal to its unbatched one.
+
 Client mistakes raise :class:`errors.InferenceError` with a 4xx ``status_code``: 400 (malformed JSON,
 missing/non-string/empty text, batch or text too large), 415 (content type), 406 (accept).
 The response is always JSON: an ``Accept`` header that is missing or ``*/*`` gets JSON too.
@@ -22,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from errors import bad_request, not_acceptable, unsupported_media_type
-from model import TextModel, load_model, text_to_ids
+from model import TextModel, collate, load_model, text_to_ids
 
 JSON_CONTENT_TYPE = "application/json"
 _JSON_RANGES = frozenset({"application/json", "application/*", "*/*"})
@@ -81,6 +85,35 @@ def input_fn(input_data: bytes | bytearray | str, content_type: str | None, cont
 
 def predict_fn(data: Request, model: TextModel, context: Any = None) -> Prediction:
     """Classify every text of the request in one EmbeddingBag forward pass; label = argmax + 1."""
+    results = _classify(_token_ids(data, model), model)
+    return Prediction(results=results, batch=data.batch)
+
+
+def predict_batch_fn(inputs: list[Request], model: TextModel, context: Any = None) -> list[Prediction]:
+    """Several requests the model server batched together, in one forward pass; one Prediction each.
+
+    Every request is validated exactly as ``predict_fn`` would; if one is invalid this raises, and the
+    server re-runs the batch request by request (each gets its own answer or error). The EmbeddingBag
+    (the costly part: gathering and pooling every token) runs once for all texts of all requests; each
+    bag is pooled on its own, so its row is bit-identical to the request's alone. The small linear
+    layer then runs on each request's own rows, as alone: a matrix product's rounding depends on how
+    many rows it multiplies, and every answer must equal the unbatched one exactly.
+    """
+    id_lists = [_token_ids(data, model) for data in inputs]
+    text, offsets = collate([ids for ids_of_request in id_lists for ids in ids_of_request])
+    predictions, start = [], 0
+    with torch.inference_mode():
+        pooled = model.network.embedding(text, offsets)
+        for data, ids_of_request in zip(inputs, id_lists):
+            rows = pooled[start : start + len(ids_of_request)].clone()  # fresh, aligned, as when alone
+            probabilities = torch.softmax(model.network.fc(rows), dim=1)
+            predictions.append(Prediction(results=_results(probabilities, model), batch=data.batch))
+            start += len(ids_of_request)
+    return predictions
+
+
+def _token_ids(data: Request, model: TextModel) -> list[list[int]]:
+    """The token ids of every text of one request; 400 for too many, too long or wordless texts."""
     limits = model.config.serving
     if len(data.texts) > limits.max_batch_size:
         raise bad_request(f"'{_BATCH}' has {len(data.texts)} items; the maximum is {limits.max_batch_size}")
@@ -92,13 +125,20 @@ def predict_fn(data: Request, model: TextModel, context: Any = None) -> Predicti
         if not ids:
             raise bad_request(f"'{data.field(index)}' contains no words")
         id_lists.append(ids)
-    probabilities = model.probabilities(id_lists)
+    return id_lists
+
+
+def _classify(id_lists: list[list[int]], model: TextModel) -> list[dict[str, Any]]:
+    return _results(model.probabilities(id_lists), model)
+
+
+def _results(probabilities: torch.Tensor, model: TextModel) -> list[dict[str, Any]]:
     labels = model.config.labels
     results = []
     for row in probabilities.tolist():
         best = max(range(len(row)), key=row.__getitem__)
         results.append({"label": best + 1, "label_name": labels[best], "probabilities": [round(p, 6) for p in row]})
-    return Prediction(results=results, batch=data.batch)
+    return results
 
 
 def output_fn(prediction: Prediction, accept: str | None, context: Any = None) -> tuple[str, str]:
