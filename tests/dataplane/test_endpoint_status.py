@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("moto")
-from orchestrator.embedded.testing import running_control_plane  # noqa: E402
-from test_embedded_component import model_archive  # noqa: E402
+from test_embedded_component import model_archive
+
+from orchestrator.embedded.testing import running_control_plane
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 COMPONENT = "orchestrator.dataplane.sagemaker.component:factory"

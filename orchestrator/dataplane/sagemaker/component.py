@@ -22,8 +22,9 @@ import functools
 import http.client
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from orchestrator.dataplane.sagemaker.capture import S3CaptureSink
@@ -184,7 +185,7 @@ class SageMakerHostingComponent:
         def done(f: Any) -> None:
             try:
                 state = f.result()
-            except Exception as exc:  # noqa: BLE001 - reported on the endpoint, as AWS would
+            except Exception as exc:
                 log.exception("endpoint %s: apply failed", name)
                 self.errors.append(f"{name}: {exc}")
                 outcome("Failed", f"Internal error of the local data plane: {exc}")
