@@ -3,7 +3,9 @@ InService once every instance answers, or Failed with a FailureReason naming the
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,13 @@ def test_creating_then_in_service_updating_then_failed(tmp_path: Path) -> None:
         smr = cp.client("sagemaker-runtime")
         body = smr.invoke_endpoint(EndpointName="ep", Body=b"[1]", ContentType="application/json")["Body"].read()
         assert body == b'{"model": "ok", "data": [1]}'
+
+        with urllib.request.urlopen(f"{cp.url}/_orchestrator/health", timeout=10) as reply:
+            hosting = json.load(reply)["components"]["sagemaker-hosting"]
+        ep = hosting["endpoints"]["ep"]
+        assert ep["status"] == "InService" and [v["name"] for v in ep["variants"]] == ["primary"]
+        instances = ep["variants"][0]["instances"]
+        assert len(instances) == 2 and all(len(i["pids"]) == 1 and i["healthy_workers"] == 1 for i in instances)
 
         sm.update_endpoint(EndpointName="ep", EndpointConfigName="slow-cfg-1")
         assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Updating"

@@ -209,8 +209,14 @@ class SageMakerHostingComponent:
     def health(self) -> dict[str, Any]:
         rt = self.runtime
         alive = self.process is None or self.process.proc.poll() is None
-        return {"ok": alive and rt is not None and rt.url is not None, "runtime_url": rt.url if rt else None,
-                "pid": self.process.proc.pid if self.process else None, "errors": self.errors[-5:]}
+        doc: dict[str, Any] = {"ok": alive and rt is not None and rt.url is not None, "runtime_url": rt.url if rt else None,
+                               "pid": self.process.proc.pid if self.process else None, "errors": self.errors[-5:]}
+        if rt is not None and alive:
+            try:  # endpoints -> variants -> instances (worker pids, health): `orchestrator local status`
+                doc["endpoints"] = rt.status_document()
+            except Exception as exc:  # noqa: BLE001 - a slow data plane must not fail the health probe
+                doc["endpoints_error"] = f"{type(exc).__name__}: {exc}"
+        return doc
 
     # -- InvokeEndpoint on the control plane's port -----------------------------------------------
     @staticmethod

@@ -188,6 +188,29 @@ class EndpointManager:
         state = self.states.get(name)
         return self._snapshot(state) if state else None
 
+    def status_document(self) -> dict[str, dict[str, object]]:
+        """Every endpoint as JSON-able data: status, variants, instances, worker pids, health.
+
+        For ``orchestrator local status`` and tests (which worker to kill, which processes must go).
+        """
+        out: dict[str, dict[str, object]] = {}
+        for name, state in self.states.items():
+            live = self.endpoints.get(name)
+            variants = []
+            for v in live.variants if live else []:
+                instances = [
+                    {"pids": i.pids(), "workers": i.workers_count, "healthy_workers": i.healthy_workers,
+                     "restarts": i.restarts, "queued": len(i.queue), "batch_size": i.batch_size}
+                    for i in v.instances
+                ]
+                variants.append({
+                    "name": v.name, "model": v.spec.model.name, "weight": v.spec.weight, "instances": instances,
+                    "healthy": all(i["healthy_workers"] == i["workers"] for i in instances),
+                })
+            out[name] = {"status": state.status, "config_name": state.config_name,
+                         "failure_reason": state.failure_reason, "variants": variants}
+        return out
+
     # -- helpers ----------------------------------------------------------------------------------
     def _snapshot(self, state: EndpointState) -> EndpointState:
         live = self.endpoints.get(state.name)

@@ -161,6 +161,15 @@ class LocalSageMakerRuntime:
         assert self.manager is not None, "start() first"
         return self._call(self._describe(name))
 
+    def status_document(self) -> dict[str, Any]:
+        """EndpointManager.status_document(), read on the loop thread."""
+        assert self.manager is not None, "start() first"
+        return self._call(self._status_document(), 10)
+
+    async def _status_document(self) -> dict[str, Any]:
+        assert self.manager is not None
+        return self.manager.status_document()
+
     async def _describe(self, name: str) -> EndpointState | None:
         assert self.manager is not None
         return self.manager.describe(name)
@@ -179,9 +188,12 @@ class LocalSageMakerRuntime:
 
     async def _control(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         """/_dataplane/ API (used by RemoteSageMakerRuntime when this runtime has its own process):
-        POST endpoints (spec JSON) -> state; GET|DELETE endpoints/<name>; POST flush."""
+        POST endpoints (spec JSON) -> state; GET endpoints -> status document; GET|DELETE endpoints/<name>;
+        POST flush."""
         assert self.manager is not None
         parts = path.strip("/").split("/")[1:]
+        if parts == ["endpoints"] and method == "GET":
+            return 200, json.dumps(self.manager.status_document()).encode()
         if parts == ["endpoints"] and method == "POST":
             state = await self.manager.apply(spec_from_dict(json.loads(body)))
             return 200, json.dumps(asdict(state)).encode()

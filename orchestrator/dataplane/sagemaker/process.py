@@ -69,6 +69,12 @@ class RemoteSageMakerRuntime:
     def flush(self) -> None:
         self._call("POST", "flush", {})
 
+    def status_document(self, timeout: float = 2.0) -> dict[str, Any]:
+        """Endpoints, variants, instances, worker pids and health (EndpointManager.status_document)."""
+        req = urllib.request.Request(f"{self.url}/_dataplane/endpoints", method="GET")
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return dict(json.loads(resp.read() or b"{}"))
+
 
 class DataPlaneProcess:
     """A child process running the data plane; `client` talks to it."""
