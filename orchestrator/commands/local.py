@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from orchestrator.embedded import DEFAULT_PORT
 
@@ -120,7 +121,39 @@ def _status(args: argparse.Namespace) -> int:
     print(f"  log file:   {st.log_path}")
     print(f"  state dir:  {st.state_dir}")
     print(f"  components: {components}")
+    for line in _endpoint_lines((st.health or {}).get("components", {}).get(SAGEMAKER_COMPONENT)):
+        print(line)
     return code
+
+
+SAGEMAKER_COMPONENT = "sagemaker-hosting"
+
+
+def _endpoint_lines(hosting: dict[str, Any] | None) -> list[str]:
+    """The local data plane's endpoints: status, variants, instances, worker pids and health."""
+    if not hosting:
+        return []
+    if "endpoints" not in hosting:
+        reason = hosting.get("endpoints_error") or "the data plane did not report them"
+        return [f"  endpoints:  unknown ({reason})"]
+    endpoints = hosting["endpoints"]
+    lines = [f"  runtime:    {hosting.get('runtime_url')} (data plane pid {hosting.get('pid')})"]
+    if not endpoints:
+        return [*lines, "  endpoints:  none"]
+    lines.append("  endpoints:")
+    for name, ep in sorted(endpoints.items()):
+        lines.append(f"    {name}  {ep.get('status')}  (config {ep.get('config_name')})")
+        if ep.get("failure_reason"):
+            lines.append(f"      failure: {ep['failure_reason']}")
+        for variant in ep.get("variants", []):
+            health = "healthy" if variant.get("healthy") else "DEGRADED"
+            lines.append(f"      variant {variant['name']}: model {variant.get('model')}, weight {variant.get('weight')}, "
+                         f"{len(variant.get('instances', []))} instance(s), {health}")
+            for index, inst in enumerate(variant.get("instances", []), 1):
+                pids = ", ".join(str(pid) for pid in inst.get("pids", [])) or "none"
+                lines.append(f"        instance {index}: {inst.get('healthy_workers')}/{inst.get('workers')} workers up, "
+                             f"pids {pids}, restarts {inst.get('restarts', 0)}, queued {inst.get('queued', 0)}")
+    return lines
 
 
 def _duration(seconds: float) -> str:
