@@ -137,6 +137,8 @@ def test_predictor_function(plan, tf_vars: dict) -> None:
     assert function["timeout"] == 29 and function["reserved_concurrent_executions"] == 20
     env = function["environment"][0]["variables"]
     assert env["SAGEMAKER_ENDPOINT"] == NAME and env["MAX_BODY_BYTES"] == "65536" and env["LOG_LEVEL"] == "INFO"
+    # Every InvokeEndpoint attempt fits in the function's timeout, itself under API Gateway's 29 s.
+    assert env["SAGEMAKER_READ_TIMEOUT_SEC"] == "12" and env["SAGEMAKER_MAX_ATTEMPTS"] == "2"
     groups = {v["name"]: v for v in resources_of(plan, "aws_cloudwatch_log_group").values()}
     assert groups[f"/aws/lambda/{NAME}-predictor"]["retention_in_days"] == 14
     # The log group exists before the function, so Lambda never creates it without retention.
@@ -173,12 +175,13 @@ def test_toggles_and_nested_path(planner: ModulePlanner, tf_vars: dict) -> None:
 def test_bad_values_fail_at_plan_with_their_messages(planner: ModulePlanner, tf_vars: dict) -> None:
     bad = copy.deepcopy(tf_vars)
     bad["endpoint_arn"] = "none"
-    bad["lambda"].update(runtime="python3.8", source_code_hash="abc")
+    bad["lambda"].update(runtime="python3.8", source_code_hash="abc", timeout_sec=30)
     bad["api"].update(http_method="DELETE", quota={"limit": 10, "period": "YEAR"}, resource_path="/text/")
     error = planner.plan_error(bad)
     for message in (
         "apply model-serving first",
         "lambda.runtime must be python3.11 or python3.12",
+        "lambda.timeout_sec must be <= 29",
         "base64-encoded SHA-256",
         "api.http_method must be POST, PUT or GET",
         "period DAY, WEEK or MONTH",

@@ -95,6 +95,10 @@ resource "aws_lambda_function" "this" {
       SAGEMAKER_ENDPOINT = var.endpoint_name
       MAX_BODY_BYTES     = tostring(var.lambda.max_body_bytes)
       LOG_LEVEL          = var.lambda.log_level
+      # Every InvokeEndpoint attempt must fit in the function's timeout (itself under API Gateway's
+      # 29 s), so callers get the predictor's 504 JSON rather than a bare gateway timeout.
+      SAGEMAKER_READ_TIMEOUT_SEC = tostring(var.lambda.invoke_read_timeout_sec)
+      SAGEMAKER_MAX_ATTEMPTS     = tostring(var.lambda.invoke_max_attempts)
     }, var.lambda.environment)
   }
 

@@ -47,11 +47,13 @@ variable "lambda" {
     source_code_hash               = string
     handler                        = optional(string, "handler.lambda_handler")
     runtime                        = optional(string, "python3.12")
-    timeout_sec                    = optional(number, 30)
+    timeout_sec                    = optional(number, 28)
     memory_mb                      = optional(number, 256)
     reserved_concurrent_executions = optional(number, -1)
     log_level                      = optional(string, "INFO")
     max_body_bytes                 = optional(number, 65536)
+    invoke_read_timeout_sec        = optional(number, 12)
+    invoke_max_attempts            = optional(number, 2)
     tracing                        = optional(bool, false)
     environment                    = optional(map(string), {})
   })
@@ -59,6 +61,11 @@ variable "lambda" {
   validation {
     condition     = contains(["python3.11", "python3.12"], var.lambda.runtime)
     error_message = "lambda.runtime must be python3.11 or python3.12 (the predictor is tested on those)."
+  }
+
+  validation {
+    condition     = var.lambda.invoke_read_timeout_sec * var.lambda.invoke_max_attempts + 2 <= var.lambda.timeout_sec && var.lambda.timeout_sec <= 29
+    error_message = "lambda.timeout_sec must be <= 29 (API Gateway's integration limit) and leave room for invoke_max_attempts x invoke_read_timeout_sec + 2 s."
   }
 
   validation {

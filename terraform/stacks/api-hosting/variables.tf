@@ -26,7 +26,7 @@ variable "predictor_settings" {
   type = object({
     handler                        = optional(string, "handler.lambda_handler")
     runtime                        = optional(string, "python3.12")
-    timeout_sec                    = optional(number, 30)
+    timeout_sec                    = optional(number, 28)
     memory_mb                      = optional(number, 256)
     reserved_concurrent_executions = optional(number, -1)
     log_level                      = optional(string, "INFO")
