@@ -27,3 +27,16 @@ def _terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> None:
     for key in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "TF_IN_AUTOMATION"):
         if key in env:
             os.environ[key] = env[key]
+
+
+# The integration suite's session-scoped `deployment` points the orchestrator at a private project
+# root, build and state directory through these variables; no other test may see them.
+_DEPLOYMENT_ENV = ("ORCHESTRATOR_ROOT", "ORCHESTRATOR_BUILD_DIR", "ORCHESTRATOR_STATE_DIR")
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_deployment_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if "deployment" in request.fixturenames:
+        return
+    for key in _DEPLOYMENT_ENV:
+        monkeypatch.delenv(key, raising=False)

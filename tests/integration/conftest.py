@@ -27,6 +27,7 @@ needs_terraform = pytest.mark.skipif(shutil.which("terraform") is None, reason="
 class Deployment:
     control_plane: ControlPlane
     tmp: Path
+    root: Path  # a private project root: models/ copied (tests may retrain them), the rest linked
 
     def env_file(self, name: str, overrides: dict[str, Any] | None = None) -> Path:
         """An environment extending local.json, aimed at this control plane."""
@@ -43,15 +44,27 @@ class Deployment:
         return path
 
 
+def _private_root(tmp: Path) -> Path:
+    root = tmp / "project"
+    root.mkdir()
+    for name in ("terraform", "lambda_src", "environments"):
+        (root / name).symlink_to(ROOT / name)
+    shutil.copytree(ROOT / "models", root / "models", ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    return root
+
+
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     tmp = tmp_path_factory.mktemp("deploy")
-    saved = {k: os.environ.get(k) for k in ("ORCHESTRATOR_BUILD_DIR", "ORCHESTRATOR_STATE_DIR")}
+    root = _private_root(tmp)
+    keys = ("ORCHESTRATOR_BUILD_DIR", "ORCHESTRATOR_STATE_DIR", "ORCHESTRATOR_ROOT")
+    saved = {k: os.environ.get(k) for k in keys}
     os.environ["ORCHESTRATOR_BUILD_DIR"] = str(tmp / "build")
     os.environ["ORCHESTRATOR_STATE_DIR"] = str(tmp / "state")
+    os.environ["ORCHESTRATOR_ROOT"] = str(root)
     try:
         with running_control_plane(tmp / "state", default_components=True) as cp:
-            yield Deployment(cp, tmp)
+            yield Deployment(cp, tmp, root)
     finally:
         for key, value in saved.items():
             if value is None:

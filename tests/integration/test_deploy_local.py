@@ -23,10 +23,9 @@ pytestmark = [pytest.mark.integration, needs_terraform, pytest.mark.timeout(900)
 ALL_STACKS = ["model-archive", "model-serving", "api-hosting", "monitoring", "load-testing", "cicd-pipeline"]
 
 
-def _models_override(model_a_path: str, weight_a: float = 3) -> dict[str, Any]:
+def _models_override(weight_a: float) -> dict[str, Any]:
     base = json.loads((ROOT / "environments" / "base.json").read_text())
     models = base["serving"]["models"]
-    models[0]["path"] = model_a_path
     models[0]["variant"]["weight"] = weight_a
     return {"serving": {"models": models}}
 
@@ -41,11 +40,9 @@ def _summary_rows(output: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def env_file(deployment: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # model-a is copied so the test can retrain it without touching the source tree.
-    model_a = tmp_path_factory.mktemp("models") / "model-a"
-    shutil.copytree(ROOT / "models" / "model-a", model_a, ignore=shutil.ignore_patterns("__pycache__"))
-    return deployment.env_file("itest", _models_override(str(model_a)))
+def env_file(deployment: Any) -> Path:
+    # The deployment's project root holds a copy of models/: changing its weights leaves the source tree alone.
+    return deployment.env_file("itest")
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +91,7 @@ def test_new_weights_and_new_traffic_split_roll_the_endpoint(
 ) -> None:
     before = _endpoint_config(deployment, applied)
     model_a = Path(load_environment(str(applied)).model("model-a").path)
+    assert model_a.is_relative_to(deployment.root), "never touch the source tree's models"
 
     # A retrained model (new weights file) and a new traffic split, no hand renaming.
     weights = next((model_a / "artifacts").glob("*.pt"))
@@ -103,7 +101,7 @@ def test_new_weights_and_new_traffic_split_roll_the_endpoint(
     first = next(iter(state))
     state[first] = state[first] * 1.01
     torch.save(state, weights)
-    override = _models_override(str(model_a), weight_a=1)
+    override = _models_override(weight_a=1)
     doc = json.loads(applied.read_text())
     doc.update(override)
     applied.write_text(json.dumps(doc, indent=2))
