@@ -136,6 +136,19 @@ class TerraformCli:
             "apply", str(plan_file), input=False, no_color=IsFlagged, json=IsFlagged, lock_timeout=lock_timeout
         )
 
+    def apply_auto_args(self, var_file: Path, *, destroy: bool = False, lock_timeout: str = "0s") -> list[str]:
+        """Plan and apply in one Terraform process (one provider start, one refresh): --auto-approve runs."""
+        return self._argv(
+            "apply",
+            input=False,
+            no_color=IsFlagged,
+            json=IsFlagged,
+            auto_approve=IsFlagged,
+            lock_timeout=lock_timeout,
+            var_file=[str(var_file)],
+            destroy=IsFlagged if destroy else None,
+        )
+
     # -- execution -------------------------------------------------------------------------
     def run(
         self, argv: list[str], on_event: EventHandler | None = None, timeout: float | None = None
@@ -212,6 +225,11 @@ class TerraformCli:
 
     def apply(self, plan_file: Path, on_event: EventHandler | None = None) -> TerraformResult:
         return self.run(self.apply_args(plan_file), on_event=on_event)
+
+    def apply_auto(
+        self, var_file: Path, *, destroy: bool = False, on_event: EventHandler | None = None
+    ) -> TerraformResult:
+        return self.run(self.apply_auto_args(var_file, destroy=destroy), on_event=on_event)
 
     def show(self, plan_file: Path) -> str:
         """The human-readable plan."""

@@ -128,6 +128,10 @@ class StackRunner:
                 return
             space.mark_initialised(self.init_extra)
 
+        if options.action != "plan" and options.confirm is None:
+            self._apply_in_one_pass(tf, space, stack, options, outcome)
+            return
+
         self.reporter.started(stack.name, "plan" if options.action != "destroy" else "plan (destroy)")
         plan = tf.plan(space.var_file, space.plan_file, destroy=options.action == "destroy")
         if not plan.ok:
@@ -171,6 +175,37 @@ class StackRunner:
             return
         outcome.status = "applied" if options.action == "apply" else "destroyed"
 
+    def _apply_in_one_pass(
+        self, tf: TerraformCli, space: StackWorkspace, stack: Stack, options: RunOptions, outcome: StackOutcome
+    ) -> None:
+        """--auto-approve: plan and apply in one Terraform process, progress from the same event stream."""
+        destroy = options.action == "destroy"
+        self.reporter.started(stack.name, "plan + destroy" if destroy else "plan + apply")
+
+        def on_event(event: dict[str, Any]) -> None:
+            kind = event.get("type")
+            if kind == "planned_change":
+                change = event.get("change", {})
+                outcome.changes.append((change.get("resource", {}).get("addr", "?"), change.get("action", "?")))
+            elif kind == "change_summary" and event.get("changes", {}).get("operation") == "plan":
+                _set_counts(outcome, event)
+                self.reporter.planned(stack.name, outcome)
+            else:
+                self.reporter.on_apply_event(stack.name, event)
+
+        result = tf.apply_auto(space.var_file, destroy=destroy, on_event=on_event)
+        if not result.ok:
+            if destroy and _UPSTREAM_MISSING.search(result.error_text()) and not tf.state_list():
+                outcome.status = "no-changes"
+                outcome.note = "nothing deployed"
+                return
+            self._fail(outcome, result, f"terraform {options.action} failed")
+            return
+        if not outcome.has_changes:
+            outcome.status = "no-changes"
+        else:
+            outcome.status = "destroyed" if destroy else "applied"
+
     def _fail(self, outcome: StackOutcome, result: TerraformResult, what: str) -> None:
         outcome.status = "failed"
         text = result.error_text() or what
@@ -195,10 +230,14 @@ def _count_plan(plan: TerraformResult, outcome: StackOutcome) -> None:
             address = change.get("resource", {}).get("addr", "?")
             outcome.changes.append((address, change.get("action", "?")))
         elif kind == "change_summary":
-            changes: dict[str, Any] = event.get("changes", {})
-            outcome.add = int(changes.get("add", 0))
-            outcome.change = int(changes.get("change", 0))
-            outcome.destroy = int(changes.get("remove", 0))
+            _set_counts(outcome, event)
+
+
+def _set_counts(outcome: StackOutcome, event: dict[str, Any]) -> None:
+    changes: dict[str, Any] = event.get("changes", {})
+    outcome.add = int(changes.get("add", 0))
+    outcome.change = int(changes.get("change", 0))
+    outcome.destroy = int(changes.get("remove", 0))
 
 
 def _failed_resource(result: TerraformResult) -> str | None:

@@ -73,8 +73,8 @@ def test_apply_then_noop_then_destroy(tmp_path: Path, capsys: pytest.CaptureFixt
     printed = capsys.readouterr().out
     assert "[a] 1/1 terraform_data.this created" in printed
     # d waits for b, which waits for a: "a" completes before "b" starts.
-    assert printed.index("[a] applied") < printed.index("[b] plan...")
-    assert printed.index("[b] applied") < printed.index("[d] plan...")
+    assert printed.index("[a] applied") < printed.index("[b] plan + apply...")
+    assert printed.index("[b] applied") < printed.index("[d] plan + apply...")
 
     second = _run(spaces, "apply")
     assert {o.status for o in second.values()} == {"no-changes"}
@@ -83,8 +83,8 @@ def test_apply_then_noop_then_destroy(tmp_path: Path, capsys: pytest.CaptureFixt
     assert {o.status for o in gone.values()} == {"destroyed"}
     printed = capsys.readouterr().out
     # Destroy walks backward: d before b before a.
-    assert printed.index("[d] destroyed") < printed.index("[b] plan (destroy)")
-    assert printed.index("[b] destroyed") < printed.index("[a] plan (destroy)")
+    assert printed.index("[d] destroyed") < printed.index("[b] plan + destroy...")
+    assert printed.index("[b] destroyed") < printed.index("[a] plan + destroy...")
 
 
 def test_failure_names_stack_and_resource_and_stops_dependents(tmp_path: Path) -> None:
@@ -111,6 +111,24 @@ def test_declined_confirmation_applies_nothing(tmp_path: Path) -> None:
     outcomes = runner.run([GRAPH[0]], RunOptions(action="apply", confirm=decline))
     assert asked == ["a"] and outcomes[0].status == "declined"
     assert not (spaces["a"].root / "terraform.tfstate").exists()
+
+
+def test_confirmed_apply_applies_the_reviewed_plan_file(tmp_path: Path) -> None:
+    spaces = _workspaces(tmp_path)
+    reviewed: list[str] = []
+
+    def approve(stack: str, plan_text: str) -> bool:
+        reviewed.append(plan_text)
+        return True
+
+    runner = StackRunner(spaces, _env(), ProgressReporter())
+    outcomes = runner.run([GRAPH[0]], RunOptions(action="apply", confirm=approve))
+    assert outcomes[0].status == "applied" and outcomes[0].add == 1
+    assert len(reviewed) == 1 and "terraform_data.this will be created" in reviewed[0]
+    assert spaces["a"].plan_file.exists(), "what was shown is the saved plan that was applied"
+    # Nothing to change: nothing to confirm.
+    again = runner.run([GRAPH[0]], RunOptions(action="apply", confirm=approve))
+    assert again[0].status == "no-changes" and len(reviewed) == 1
 
 
 def test_concurrent_apply_is_refused_by_the_state_lock(tmp_path: Path) -> None:
