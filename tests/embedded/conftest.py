@@ -47,6 +47,7 @@ def _no_leaked_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     yield
     base = tmp_path_factory.getbasetemp().resolve()
     leaked = our_server_pids(base)
+    described = {pid: (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode() for pid in leaked}
     for pid in leaked:  # clean up so a failure does not leave them behind, then fail loudly
         os.kill(pid, signal.SIGKILL)
-    assert not leaked, f"embedded server processes leaked by the tests: {leaked}"
+    assert not leaked, f"embedded server processes leaked by the tests: {described}"
