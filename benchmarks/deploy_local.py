@@ -6,7 +6,7 @@ so nothing of a developer's own ``--env local`` is touched. Prints each figure w
 breakdown. Targets on the 2-core reference machine: cold apply <= 90 s, no-op apply <= 30 s,
 plan of all stacks <= 20 s.
 
-    python benchmarks/deploy_local.py [--keep]
+    python benchmarks/deploy_local.py
 """
 
 from __future__ import annotations
@@ -69,15 +69,14 @@ def main() -> int:
             from orchestrator.packaging import package_environment
 
             package_environment(load_environment(str(env_file)))
-            results = [
-                ("cold apply", *_timed("cold apply", env_file, "apply")),
-                ("no-op apply", *_timed("no-op apply", env_file, "apply")),
-                ("plan", *_timed("plan", env_file, "plan")),
-                ("destroy", *_timed("destroy", env_file, "destroy")),
-            ]
-        print(f"\nembedded apply of all stacks on {os.cpu_count()} cores")
-        for label, seconds, outcomes in results:
-            _print(label, seconds, outcomes)
+            print(f"embedded deploy of all stacks on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+            for label, action in (
+                ("cold apply", "apply"),
+                ("no-op apply", "apply"),
+                ("plan", "plan"),
+                ("destroy", "destroy"),
+            ):
+                _print(label, *_timed(label, env_file, action))
     return 0
 
 

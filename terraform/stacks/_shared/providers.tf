@@ -24,7 +24,7 @@ variable "aws_endpoint_url" {
 }
 
 variable "aws_max_retries" {
-  description = "Provider retry budget; the embedded control plane uses 1 so a missing API fails fast."
+  description = "Provider retry budget on AWS. The embedded control plane uses 3: enough for a dropped loopback connection, while an API moto lacks fails at once (501, not retried)."
   type        = number
   default     = 25
 }
@@ -65,7 +65,7 @@ provider "aws" {
   skip_metadata_api_check     = local.embedded
   skip_region_validation      = local.embedded
   s3_use_path_style           = local.embedded
-  max_retries                 = local.embedded ? 1 : var.aws_max_retries
+  max_retries                 = local.embedded ? 3 : var.aws_max_retries
 
   dynamic "endpoints" {
     for_each = local.embedded ? [var.aws_endpoint_url] : []
