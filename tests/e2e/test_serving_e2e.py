@@ -158,12 +158,12 @@ def _capture_records(applied: Applied, bucket: str) -> list[tuple[str, dict[str,
 def test_data_capture_records_every_answered_request_in_the_reference_format(applied: Applied) -> None:
     bucket = applied.ssm("model-serving/capture_bucket_name")
 
-    def settled() -> int:  # the writer flushes on a short interval: wait until the count stops moving
+    def settled() -> tuple[int] | None:  # the writer flushes on a short interval: wait until the count stops moving
         first = len(_capture_records(applied, bucket))
         time.sleep(2.5)
-        return first if len(_capture_records(applied, bucket)) == first else 0
+        return (first,) if len(_capture_records(applied, bucket)) == first else None
 
-    before = wait_for(lambda: settled() or None, 30, "capture files to settle", interval=0) if _capture_records(applied, bucket) else 0
+    (before,) = wait_for(settled, 30, "capture files to settle", interval=0)
     runtime = applied.runtime_client()
     n = 40
     answered = [_invoke(applied, runtime, SEED_SENTENCES[i % 4][0], InferenceId=f"e2e-{i}") for i in range(n)]
