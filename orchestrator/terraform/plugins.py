@@ -69,6 +69,10 @@ def terraform_env(work_dir: Path, base: dict[str, str] | None = None) -> dict[st
     """Environment for a Terraform subprocess: the mirror's CLI config when one exists, no checkpoint calls."""
     env = dict(os.environ if base is None else base)
     env.setdefault("CHECKPOINT_DISABLE", "1")
+    # The AWS provider builds a schema of ~1,500 resources at every start; with Go's default GC
+    # target that start costs ~8.6 s CPU per plan here, with GOGC=400 ~5.4 s (measured on a 2-core
+    # machine; peak RSS ~580 -> ~750 MB per process). Terraform passes it on to provider plugins.
+    env.setdefault("GOGC", "400")
     env.setdefault("TF_IN_AUTOMATION", "1")
     configured = env.get("TF_CLI_CONFIG_FILE")
     if configured and Path(configured).expanduser().is_file():

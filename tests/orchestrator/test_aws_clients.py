@@ -29,3 +29,20 @@ def test_embedded_never_uses_a_profile_and_targets_loopback() -> None:
     assert aws_clients.control_plane_url(EMBEDDED) == "http://127.0.0.1:4999"
     client = aws_clients.client(EMBEDDED, "s3")
     assert client.meta.endpoint_url == "http://127.0.0.1:4999"
+
+
+def test_terraform_env_uses_the_mirror_and_a_cheaper_gc(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.terraform import plugins
+
+    mirror = tmp_path / "mirror"
+    (mirror / "registry.terraform.io" / "hashicorp" / "aws").mkdir(parents=True)
+    monkeypatch.setenv(plugins.MIRROR_ENV, str(mirror))
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(tmp_path / "absent.rc"))  # set but missing: ours is written
+    monkeypatch.delenv("GOGC", raising=False)
+    env = plugins.terraform_env(tmp_path / "work")
+    config = (tmp_path / "work" / "terraform.rc").read_text()
+    assert env["TF_CLI_CONFIG_FILE"] == str(tmp_path / "work" / "terraform.rc")
+    assert f'path    = "{mirror.as_posix()}"' in config
+    assert env["GOGC"] == "400" and env["CHECKPOINT_DISABLE"] == "1"
+    monkeypatch.setenv("GOGC", "100")
+    assert plugins.terraform_env(tmp_path / "work")["GOGC"] == "100", "a user's own setting wins"
