@@ -24,7 +24,7 @@ def _terraform_cli_config(tmp_path_factory: pytest.TempPathFactory) -> None:
     if shutil.which("terraform") is None:
         return
     env = terraform_env(tmp_path_factory.mktemp("terraform-cli"))
-    for key in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "TF_IN_AUTOMATION"):
+    for key in ("TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "TF_IN_AUTOMATION", "GOGC"):
         if key in env:
             os.environ[key] = env[key]
 
