@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -24,16 +25,19 @@ SAGEMAKER_RUNTIME_URL = "http://127.0.0.1:9/stand-in-sagemaker-runtime"
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     # The SageMaker component is not hosted here; its advertised URL is stood in for by the override.
-    saved = os.environ.get(SAGEMAKER_URL_ENV)
-    os.environ[SAGEMAKER_URL_ENV] = SAGEMAKER_RUNTIME_URL
-    try:
-        with running_control_plane(tmp_path_factory.mktemp("lambda-dp"), components=COMPONENTS) as cp:
-            yield cp
-    finally:
-        if saved is None:
-            os.environ.pop(SAGEMAKER_URL_ENV, None)
-        else:
-            os.environ[SAGEMAKER_URL_ENV] = saved
+    # The override is set only while the service process starts (it inherits it), never for the rest
+    # of the session: other suites' services must find the real runtime.
+    with ExitStack() as stack:
+        saved = os.environ.get(SAGEMAKER_URL_ENV)
+        os.environ[SAGEMAKER_URL_ENV] = SAGEMAKER_RUNTIME_URL
+        try:
+            cp = stack.enter_context(running_control_plane(tmp_path_factory.mktemp("lambda-dp"), components=COMPONENTS))
+        finally:
+            if saved is None:
+                os.environ.pop(SAGEMAKER_URL_ENV, None)
+            else:
+                os.environ[SAGEMAKER_URL_ENV] = saved
+        yield cp
 
 
 @pytest.fixture(scope="session")
