@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,31 @@ def _no_leaked_deployment_env(request: pytest.FixtureRequest, monkeypatch: pytes
         return
     for key in _DEPLOYMENT_ENV:
         monkeypatch.delenv(key, raising=False)
+
+
+def _embedded_server_pids(under: Path) -> dict[int, str]:
+    """Live ``orchestrator.embedded.server`` processes whose command line names a path under ``under``."""
+    from orchestrator.embedded.server import MODULE
+
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if MODULE in argv and state != "Z" and any(a.startswith(str(under)) for a in argv):
+            found[int(proc.name)] = " ".join(argv)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leaked_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After every other fixture of the session is torn down, no embedded server may be left alive."""
+    yield
+    leaked = _embedded_server_pids(tmp_path_factory.getbasetemp().resolve())
+    for pid in leaked:  # clean up so a failure does not leave them behind, then fail loudly
+        os.kill(pid, signal.SIGKILL)
+    assert not leaked, f"embedded server processes leaked by the tests: {leaked}"
