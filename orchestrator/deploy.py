@@ -126,7 +126,7 @@ def run(
     stacks = prepared.stacks
     reporter = reporter or ProgressReporter()
     runner = StackRunner(prepared.workspaces, prepared.tf_env, reporter, prepared.init_extra)
-    outcomes = runner.run(stacks, RunOptions(action=action, confirm=confirm, show_plan=show_plan, env_name=env_name))
+    outcomes = runner.run(stacks, RunOptions(action=action, confirm=confirm, show_plan=show_plan))
     title = {"plan": "Plan", "apply": "Apply", "destroy": "Destroy"}[action] + f" of environment {prepared.env.name}"
     reporter.summary(outcomes, title)
     failed = [o for o in outcomes if o.failed]

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,7 +203,7 @@ class TerraformCli:
         deadline: float | None,
     ) -> None:
         assert proc.stdout is not None
-        for line in _lines(proc.stdout):
+        for line in proc.stdout:
             stdout_lines.append(line)
             event = _parse_event(line)
             if event is not None:
@@ -248,10 +248,6 @@ class TerraformCli:
     def outputs(self) -> dict[str, Any]:
         result = self.run(self._argv("output", no_color=IsFlagged, json=IsFlagged))
         return json.loads(result.stdout) if result.ok and result.stdout.strip() else {}
-
-
-def _lines(stream: Iterable[str]) -> Iterable[str]:
-    yield from stream
 
 
 def _parse_event(line: str) -> dict[str, Any] | None:

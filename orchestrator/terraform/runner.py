@@ -36,7 +36,6 @@ class RunOptions:
     action: Action
     confirm: Confirm | None = None  # None: auto-approve
     show_plan: bool = False  # keep the human-readable plan (markdown reports)
-    env_name: str = ""
 
 
 class StackRunner:
