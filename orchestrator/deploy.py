@@ -99,7 +99,7 @@ def prepare(env: Environment, stack_names: Sequence[str] | None, action: Action)
         assert space.backend_file is not None
         space.backend_file.write_text(render_backend_file(backend_config(env.data, stack.name, control_plane_url)))
 
-    tf_env = terraform_env(build)
+    tf_env = terraform_env(build, aws_endpoint_url=control_plane_url)
     mirror = discover_mirror()
     init_extra = cli_config_text(mirror) if mirror else ""
     return Prepared(env, selected, workspaces, tf_env, init_extra, control_plane_url)

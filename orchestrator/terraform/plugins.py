@@ -65,9 +65,20 @@ def cli_config_text(mirror: Path) -> str:
     )
 
 
-def terraform_env(work_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for a Terraform subprocess: the mirror's CLI config when one exists, no checkpoint calls."""
+def terraform_env(
+    work_dir: Path, base: dict[str, str] | None = None, *, aws_endpoint_url: str | None = None
+) -> dict[str, str]:
+    """Environment for a Terraform subprocess: the mirror's CLI config when one exists, no checkpoint calls.
+
+    ``aws_endpoint_url`` (the embedded control plane) becomes ``AWS_ENDPOINT_URL``, which the stacks'
+    provider uses for every service; service-specific ``AWS_ENDPOINT_URL_*`` variables of the caller
+    are dropped so that no API can slip past it.
+    """
     env = dict(os.environ if base is None else base)
+    if aws_endpoint_url is not None:
+        for key in [k for k in env if k.startswith("AWS_ENDPOINT_URL_")]:
+            del env[key]
+        env["AWS_ENDPOINT_URL"] = aws_endpoint_url
     env.setdefault("CHECKPOINT_DISABLE", "1")
     # The AWS provider builds a schema of ~1,500 resources at every start; with Go's default GC
     # target that start costs ~8.6 s CPU per plan here, with GOGC=400 ~5.4 s (measured on a 2-core

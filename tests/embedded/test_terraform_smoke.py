@@ -33,8 +33,8 @@ EVENT_LOG = "orchestrator.embedded.event_log:EventLog"
 STEP_TIMEOUT = 240  # seconds per Terraform command, on a busy 2-core machine
 
 
-def terraform(work: Path, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+def terraform(work: Path, url: str, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "AWS_ENDPOINT_URL": url}
     result = subprocess.run(["terraform", f"-chdir={work}", *args, "-no-color"], capture_output=True, text=True,
                             timeout=STEP_TIMEOUT, env=env, check=False)
     assert result.returncode in ok_codes, f"terraform {args[0]} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
@@ -50,29 +50,28 @@ def test_apply_update_plan_destroy(tmp_path: Path) -> None:
     work = tmp_path / "tf"
     shutil.copytree(CONFIG, work)
     with running_control_plane(tmp_path, components=[EVENT_LOG]) as cp:
-        url_var = f"-var=endpoint_url={cp.url}"
-        terraform(work, "init", "-input=false")
-        terraform(work, "apply", "-auto-approve", "-input=false", url_var)
+        terraform(work, cp.url, "init", "-input=false")
+        terraform(work, cp.url, "apply", "-auto-approve", "-input=false")
         sm = cp.client("sagemaker")
         first = sm.describe_endpoint(EndpointName="smoke-endpoint")
         assert first["EndpointConfigName"] == "smoke-config-1"
 
         # Plan is clean right after apply: no perpetual diffs (VpcConfig, DataCaptureConfig, tags,
         # pipeline timestamps).
-        terraform(work, "plan", "-detailed-exitcode", "-input=false", url_var)
+        terraform(work, cp.url, "plan", "-detailed-exitcode", "-input=false")
 
         # A new endpoint config updates the endpoint in place (UpdateEndpoint), never replaces it.
-        gen2 = [url_var, "-var=config_generation=2"]
-        terraform(work, "apply", "-auto-approve", "-input=false", *gen2)
+        gen2 = ["-var=config_generation=2"]
+        terraform(work, cp.url, "apply", "-auto-approve", "-input=false", *gen2)
         second = sm.describe_endpoint(EndpointName="smoke-endpoint")
         assert second["EndpointConfigName"] == "smoke-config-2"
         assert second["EndpointArn"] == first["EndpointArn"] and second["CreationTime"] == first["CreationTime"]
         assert second["ProductionVariants"][0]["CurrentInstanceCount"] == 2
         endpoint_events = [e["kind"] for e in events(cp) if e["kind"].startswith("sagemaker.endpoint.")]
         assert endpoint_events == ["sagemaker.endpoint.created", "sagemaker.endpoint.updated"]
-        terraform(work, "plan", "-detailed-exitcode", "-input=false", *gen2)
+        terraform(work, cp.url, "plan", "-detailed-exitcode", "-input=false", *gen2)
 
-        terraform(work, "destroy", "-auto-approve", "-input=false", *gen2)
+        terraform(work, cp.url, "destroy", "-auto-approve", "-input=false", *gen2)
         assert sm.list_endpoints()["Endpoints"] == []
         assert cp.client("codebuild").list_projects()["projects"] == []
         assert cp.client("codepipeline").list_pipelines()["pipelines"] == []

@@ -46,3 +46,15 @@ def test_terraform_env_uses_the_mirror_and_a_cheaper_gc(tmp_path, monkeypatch: p
     assert env["GOGC"] == "400" and env["CHECKPOINT_DISABLE"] == "1"
     monkeypatch.setenv("GOGC", "100")
     assert plugins.terraform_env(tmp_path / "work")["GOGC"] == "100", "a user's own setting wins"
+
+
+def test_terraform_env_points_every_service_at_the_embedded_control_plane(tmp_path) -> None:
+    from orchestrator.terraform import plugins
+
+    base = {"PATH": "/usr/bin", "AWS_ENDPOINT_URL_S3": "http://elsewhere:9000", "AWS_ENDPOINT_URL_STS": "https://x"}
+    env = plugins.terraform_env(tmp_path / "work", base, aws_endpoint_url="http://127.0.0.1:4566")
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+    assert not [k for k in env if k.startswith("AWS_ENDPOINT_URL_")], "a service-specific override would bypass it"
+    # On AWS the caller's environment is left as it is.
+    assert plugins.terraform_env(tmp_path / "work", base)["AWS_ENDPOINT_URL_S3"] == "http://elsewhere:9000"
+    assert "AWS_ENDPOINT_URL" not in plugins.terraform_env(tmp_path / "work", base)

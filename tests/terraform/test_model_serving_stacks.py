@@ -41,7 +41,9 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     pytest.importorskip("moto", reason="the embedded control plane needs the `local` extra (moto)")
     from orchestrator.embedded.testing import running_control_plane
 
-    with running_control_plane(tmp_path_factory.mktemp("control-plane")) as cp:
+    with running_control_plane(tmp_path_factory.mktemp("control-plane")) as cp, pytest.MonkeyPatch.context() as mp:
+        # What the orchestrator gives Terraform for an embedded target (plugins.terraform_env).
+        mp.setenv("AWS_ENDPOINT_URL", cp.url)
         yield cp
 
 

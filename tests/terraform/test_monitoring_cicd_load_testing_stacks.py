@@ -66,7 +66,10 @@ def control_plane_url() -> Iterator[str]:
         for name, value in UPSTREAM.items():
             ssm.put_parameter(Name=name, Value=value, Type="String")
         ssm.put_parameter(Name=f"{PREFIX}/api-hosting/api_key", Value="not-a-real-key-0123456789", Type="SecureString")
-        yield url
+        with pytest.MonkeyPatch.context() as mp:
+            # What the orchestrator gives Terraform for an embedded target (plugins.terraform_env).
+            mp.setenv("AWS_ENDPOINT_URL", url)
+            yield url
     finally:
         server.stop()
 

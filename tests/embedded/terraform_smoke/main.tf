@@ -13,17 +13,13 @@ terraform {
   }
 }
 
-variable "endpoint_url" {
-  description = "URL of the embedded control plane under test."
-  type        = string
-}
-
 variable "config_generation" {
   description = "Bump to switch the endpoint to a new endpoint configuration (UpdateEndpoint)."
   type        = number
   default     = 1
 }
 
+# Every API goes to AWS_ENDPOINT_URL (the control plane under test), as the orchestrator runs the stacks.
 provider "aws" {
   region                      = "us-east-1"
   access_key                  = "test"
@@ -33,16 +29,6 @@ provider "aws" {
   skip_region_validation      = true
   s3_use_path_style           = true
   max_retries                 = 1
-
-  endpoints {
-    applicationautoscaling = var.endpoint_url
-    codebuild              = var.endpoint_url
-    codepipeline           = var.endpoint_url
-    iam                    = var.endpoint_url
-    s3                     = var.endpoint_url
-    sagemaker              = var.endpoint_url
-    sts                    = var.endpoint_url
-  }
 }
 
 locals {
