@@ -25,9 +25,9 @@ class Stack:
 STACKS: tuple[Stack, ...] = (
     Stack("model-archive"),
     Stack("model-serving", ("model-archive",)),
-    Stack("api-hosting", ("model-serving",)),
+    Stack("api-hosting", ("model-serving", "model-archive")),
     Stack("monitoring", ("model-serving", "api-hosting")),
-    Stack("load-testing", ("api-hosting",)),
+    Stack("load-testing", ("api-hosting", "model-archive")),
     Stack("cicd-pipeline", (), enabled=lambda data: bool(data.get("cicd", {}).get("enabled", False))),
 )
 STACK_NAMES: tuple[str, ...] = tuple(s.name for s in STACKS)

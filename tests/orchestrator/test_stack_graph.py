@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from orchestrator.errors import UsageError
@@ -48,3 +51,14 @@ def test_upstreams_and_downstreams_within_a_run() -> None:
     api = stacks.get("api-hosting")
     assert stacks.upstreams(api, run) == set()  # model-serving is not part of this run
     assert stacks.downstreams(api, run) == {"monitoring", "load-testing"}
+
+
+def test_declared_dependencies_are_exactly_the_parameters_each_stack_reads() -> None:
+    """A stack reads upstream values from SSM under /<project>/<stage>/<stack>/: the graph must list
+    every stack whose parameters it reads (or apply could start it too early, destroy remove its
+    upstream first), and nothing it does not read (or stacks wait for no reason)."""
+    roots = Path(__file__).resolve().parents[2] / "terraform" / "stacks"
+    for stack in stacks.STACKS:
+        text = "".join(p.read_text() for p in sorted((roots / stack.name).glob("*.tf")))
+        reads = set(re.findall(r"\$\{local\.ssm_prefix\}/([a-z-]+)/", text)) - {stack.name}
+        assert reads == set(stack.depends_on), f"{stack.name} reads {sorted(reads)}, declares {stack.depends_on}"

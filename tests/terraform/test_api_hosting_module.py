@@ -188,3 +188,27 @@ def test_bad_values_fail_at_plan_with_their_messages(planner: ModulePlanner, tf_
         "without leading or trailing slash",
     ):
         assert message in error, message
+
+
+def test_package_from_the_artifact_bucket(planner: ModulePlanner, tf_vars: dict) -> None:
+    """With lambda.s3_bucket the zip is stored under a content-addressed key and the function loads it from S3."""
+    stored = copy.deepcopy(tf_vars)
+    stored["lambda"]["s3_bucket"] = "text-classification-test-model-archive"
+    plan = planner.plan(stored)
+    package = one(plan, "aws_s3_object")
+    token = tf_vars["lambda"]["source_code_hash"].rstrip("=").replace("/", "_").replace("+", "-")
+    assert package["bucket"] == "text-classification-test-model-archive"
+    assert package["key"] == f"lambda/{NAME}-predictor/{token}.zip"
+    assert package["source"] == tf_vars["lambda"]["filename"]
+    function = one(plan, "aws_lambda_function")
+    assert function["filename"] is None
+    assert (function["s3_bucket"], function["s3_key"]) == (package["bucket"], package["key"])
+    assert function["source_code_hash"] == tf_vars["lambda"]["source_code_hash"]
+    # Without it, no object: the function is created from the local file (test_predictor_function).
+    assert "aws_s3_object" not in type_counts(planner.plan(tf_vars))
+
+    bad = copy.deepcopy(tf_vars)
+    bad["lambda"].update(s3_bucket="Not_A_Bucket", s3_key_prefix="/lambda/")
+    error = planner.plan_error(bad)
+    assert "lambda.s3_bucket must be an S3 bucket name" in error
+    assert "lambda.s3_key_prefix must be a key prefix without leading or trailing '/'" in error

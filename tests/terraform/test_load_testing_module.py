@@ -41,6 +41,12 @@ def plan(tmp_path_factory: pytest.TempPathFactory, tf_vars: dict):
 
 
 @pytest.fixture(scope="module")
+def stored_plan(tmp_path_factory: pytest.TempPathFactory, tf_vars: dict):
+    stored = {**tf_vars, "lambda_package": {**tf_vars["lambda_package"], "s3_bucket": "text-classification-test-model-archive"}}
+    return ModulePlanner(MODULES / "load-testing", tmp_path_factory.mktemp("load-testing-s3")).plan(stored)
+
+
+@pytest.fixture(scope="module")
 def checker(tmp_path_factory: pytest.TempPathFactory) -> VariablesChecker:
     return VariablesChecker(MODULES / "load-testing", tmp_path_factory.mktemp("load-testing-vars"))
 
@@ -79,6 +85,22 @@ def test_tester_functions(plan, tf_vars: dict) -> None:
     # Log groups exist before the functions (moto would otherwise create them on first log).
     config = {r["address"]: r for r in plan._raw["configuration"]["root_module"]["resources"]}
     assert "aws_cloudwatch_log_group.tester" in config["aws_lambda_function.this"]["depends_on"]
+
+
+def test_package_uploaded_once_to_the_artifact_bucket(stored_plan, tf_vars: dict) -> None:
+    """With lambda_package.s3_bucket every tester loads one content-addressed object (and the functions
+    are created in parallel instead of one by one under the provider's lock for local files)."""
+    (package,) = resources_of(stored_plan, "aws_s3_object").values()
+    token = tf_vars["lambda_package"]["source_code_hash"].rstrip("=").replace("/", "_").replace("+", "-")
+    assert package["bucket"] == "text-classification-test-model-archive"
+    assert package["key"] == f"lambda/text-classification-test-load-tester/{token}.zip"
+    assert package["source"] == tf_vars["lambda_package"]["filename"]
+    functions = resources_of(stored_plan, "aws_lambda_function").values()
+    assert len(functions) == 3
+    for fn in functions:
+        assert fn["filename"] is None
+        assert (fn["s3_bucket"], fn["s3_key"]) == (package["bucket"], package["key"])
+        assert fn["source_code_hash"] == tf_vars["lambda_package"]["source_code_hash"]
 
 
 def test_each_tester_subscribed_with_permission(plan) -> None:
@@ -138,8 +160,12 @@ def test_dashboard_generated_from_test_cases(plan) -> None:
          "api.api_key_parameter_name must be the SSM parameter name of the API key"),
         ({"metric_namespace": "AWS/Lambda"}, "metric_namespace must be a custom namespace"),
         ({"test_cases": []}, "test_cases must list at least one case"),
+        ({"lambda_package": {"filename": "x.zip", "source_code_hash": "h", "s3_bucket": "Bad_Bucket"}},
+         "lambda_package.s3_bucket must be an S3 bucket name"),
+        ({"lambda_package": {"filename": "x.zip", "source_code_hash": "h", "s3_key_prefix": "lambda/"}},
+         "lambda_package.s3_key_prefix must be a key prefix without leading or trailing '/'"),
     ],
-    ids=["client_count", "api_key_name", "namespace", "test_cases"],
+    ids=["client_count", "api_key_name", "namespace", "test_cases", "s3_bucket", "s3_key_prefix"],
 )
 def test_invalid_input_fails_with_guidance(checker: VariablesChecker, tf_vars: dict, override: dict, message: str) -> None:
     assert message in checker.plan_error({**tf_vars, **override})

@@ -38,6 +38,7 @@ UPSTREAM = {
     f"{PREFIX}/api-hosting/stage_name": "local",
     f"{PREFIX}/api-hosting/function_name": "text-classification-local-predictor",
     f"{PREFIX}/api-hosting/invoke_url": "http://127.0.0.1:4566/restapis/abc123/local/_user_request_/text",
+    f"{PREFIX}/model-archive/bucket_name": "text-classification-local-model-archive",
 }
 
 
@@ -143,6 +144,11 @@ def test_load_testing_stack_never_handles_the_key_value(plans) -> None:
                                 ("dashboard_name", "metric_namespace", "tester_function_names", "trigger_topic_arn")]
     functions = _resources(plan, "aws_lambda_function")
     assert len(functions) == 5
+    # One package in the artifact bucket that model-archive publishes, shared by every tester.
+    (package,) = _resources(plan, "aws_s3_object")
+    assert package["change"]["after"]["bucket"] == UPSTREAM[f"{PREFIX}/model-archive/bucket_name"]
+    assert {f["change"]["after"]["s3_bucket"] for f in functions} == {package["change"]["after"]["bucket"]}
+    assert {f["change"]["after"]["s3_key"] for f in functions} == {package["change"]["after"]["key"]}
     env = functions[0]["change"]["after"]["environment"][0]["variables"]
     assert env["API_INVOKE_URL"] == UPSTREAM[f"{PREFIX}/api-hosting/invoke_url"]
     assert env["API_KEY_PARAMETER"] == f"{PREFIX}/api-hosting/api_key"

@@ -73,6 +73,29 @@ resource "aws_iam_role_policy" "lambda" {
   policy = data.aws_iam_policy_document.lambda.json
 }
 
+# With lambda.s3_bucket set, the zip is stored in S3 under a content-addressed key and the function
+# loads it from there (the record of what was deployed stays beside the model archives).
+locals {
+  package_in_s3 = var.lambda.s3_bucket != null
+  package_key = format("%s/%s/%s.zip", var.lambda.s3_key_prefix, local.function_name,
+  replace(replace(trimsuffix(var.lambda.source_code_hash, "="), "/", "_"), "+", "-"))
+}
+
+resource "aws_s3_object" "package" {
+  #checkov:skip=CKV_AWS_186:Written into the artifact bucket, whose default encryption (SSE-KMS with the archive's key) applies to it.
+  count = local.package_in_s3 ? 1 : 0
+
+  bucket = var.lambda.s3_bucket
+  key    = local.package_key
+  source = var.lambda.filename
+  tags   = var.tags
+
+  lifecycle {
+    # The function moves to the new object before the old one goes.
+    create_before_destroy = true
+  }
+}
+
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:Invoked synchronously by API Gateway: a dead-letter queue only applies to asynchronous invocations.
   #checkov:skip=CKV_AWS_117:Calls only the public SageMaker runtime API; no VPC resources to reach.
@@ -84,7 +107,9 @@ resource "aws_lambda_function" "this" {
   role                           = aws_iam_role.lambda.arn
   handler                        = var.lambda.handler
   runtime                        = var.lambda.runtime
-  filename                       = var.lambda.filename
+  filename                       = local.package_in_s3 ? null : var.lambda.filename
+  s3_bucket                      = local.package_in_s3 ? aws_s3_object.package[0].bucket : null
+  s3_key                         = local.package_in_s3 ? aws_s3_object.package[0].key : null
   source_code_hash               = var.lambda.source_code_hash
   timeout                        = var.lambda.timeout_sec
   memory_size                    = var.lambda.memory_mb

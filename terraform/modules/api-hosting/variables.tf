@@ -41,10 +41,12 @@ variable "endpoint_arn" {
 }
 
 variable "lambda" {
-  description = "The predictor function: the deployment zip built by the orchestrator (filename + base64 sha256 source_code_hash) and its runtime settings."
+  description = "The predictor function: the deployment zip built by the orchestrator (filename + base64 sha256 source_code_hash) and its runtime settings. With s3_bucket the zip is stored there under <s3_key_prefix>/<function>/<hash>.zip and the function loads it from S3; without it the function is created from the local file."
   type = object({
     filename                       = string
     source_code_hash               = string
+    s3_bucket                      = optional(string)
+    s3_key_prefix                  = optional(string, "lambda")
     handler                        = optional(string, "handler.lambda_handler")
     runtime                        = optional(string, "python3.12")
     timeout_sec                    = optional(number, 28)
@@ -66,6 +68,16 @@ variable "lambda" {
   validation {
     condition     = var.lambda.invoke_read_timeout_sec * var.lambda.invoke_max_attempts + 2 <= var.lambda.timeout_sec && var.lambda.timeout_sec <= 29
     error_message = "lambda.timeout_sec must be <= 29 (API Gateway's integration limit) and leave room for invoke_max_attempts x invoke_read_timeout_sec + 2 s."
+  }
+
+  validation {
+    condition     = var.lambda.s3_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.lambda.s3_bucket))
+    error_message = "lambda.s3_bucket must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), or null to create the function from the local file."
+  }
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.lambda.s3_key_prefix))
+    error_message = "lambda.s3_key_prefix must be a key prefix without leading or trailing '/', such as \"lambda\"."
   }
 
   validation {

@@ -61,10 +61,12 @@ variable "reserved_concurrency" {
 }
 
 variable "lambda_package" {
-  description = "The load-tester deployment zip: path on disk and its base64 SHA-256 (Terraform's source_code_hash), plus runtime settings."
+  description = "The load-tester deployment zip: path on disk and its base64 SHA-256 (Terraform's source_code_hash), plus runtime settings. With s3_bucket (recommended) the zip is uploaded there under <s3_key_prefix>/<name>-load-tester/<hash>.zip and the functions load it from S3, all created in parallel; without it each function uploads the file itself, one at a time."
   type = object({
     filename         = string
     source_code_hash = string
+    s3_bucket        = optional(string)
+    s3_key_prefix    = optional(string, "lambda")
     handler          = optional(string, "handler.lambda_handler")
     runtime          = optional(string, "python3.12")
     timeout_sec      = optional(number, 900)
@@ -74,6 +76,16 @@ variable "lambda_package" {
   validation {
     condition     = endswith(var.lambda_package.filename, ".zip") && length(var.lambda_package.source_code_hash) > 0
     error_message = "lambda_package.filename must be the path of the load tester's .zip and source_code_hash its base64 SHA-256 (artifacts.lambdas.load_tester in the render context)."
+  }
+
+  validation {
+    condition     = var.lambda_package.s3_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.lambda_package.s3_bucket))
+    error_message = "lambda_package.s3_bucket must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), or null to upload the zip with each function."
+  }
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.lambda_package.s3_key_prefix))
+    error_message = "lambda_package.s3_key_prefix must be a key prefix without leading or trailing '/', such as \"lambda\"."
   }
 
   validation {

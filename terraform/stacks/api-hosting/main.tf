@@ -9,6 +9,11 @@ data "aws_ssm_parameter" "endpoint_arn" {
   name = "${local.ssm_prefix}/model-serving/endpoint_arn"
 }
 
+# Upstream: the artifact bucket of model-archive, which also holds the Lambda packages.
+data "aws_ssm_parameter" "artifact_bucket" {
+  name = "${local.ssm_prefix}/model-archive/bucket_name"
+}
+
 module "api_hosting" {
   source = "../../modules/api-hosting"
 
@@ -23,6 +28,7 @@ module "api_hosting" {
   lambda = merge(var.predictor_settings, {
     filename         = var.predictor.path
     source_code_hash = var.predictor.source_code_hash
+    s3_bucket        = data.aws_ssm_parameter.artifact_bucket.insecure_value
     max_body_bytes   = var.api.max_body_bytes
   })
 

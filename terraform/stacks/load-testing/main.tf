@@ -5,6 +5,11 @@ data "aws_ssm_parameter" "invoke_url" {
   name = "${local.ssm_prefix}/api-hosting/invoke_url"
 }
 
+# Upstream: the artifact bucket of model-archive, which also holds the Lambda packages.
+data "aws_ssm_parameter" "artifact_bucket" {
+  name = "${local.ssm_prefix}/model-archive/bucket_name"
+}
+
 locals {
   # The API key is a SecureString published by api-hosting. Only its NAME is passed on: the testers
   # read it at run time, so the key never appears in this stack's state, tfvars or environment.
@@ -25,6 +30,7 @@ module "load_testing" {
   lambda_package = {
     filename         = var.load_tester.path
     source_code_hash = var.load_tester.source_code_hash
+    s3_bucket        = data.aws_ssm_parameter.artifact_bucket.insecure_value
   }
 
   api = {
