@@ -111,6 +111,7 @@ def test_client_is_created_once_per_container(predictor: ModuleType, runtime: Fa
     assert config.connect_timeout == 2.0 and config.read_timeout == 65.0
     assert config.retries == {"total_max_attempts": 3, "mode": "standard"}
     assert config.tcp_keepalive is True
+    assert sm_runtime.client_config().parameter_validation is False  # the client's own check is skipped
 
 
 def test_wire_model_error_maps_to_400_with_model_message(predictor: ModuleType, runtime: FakeRuntime) -> None:
