@@ -43,7 +43,7 @@ def test_terraform_env_uses_the_mirror_and_a_cheaper_gc(tmp_path, monkeypatch: p
     config = (tmp_path / "work" / "terraform.rc").read_text()
     assert env["TF_CLI_CONFIG_FILE"] == str(tmp_path / "work" / "terraform.rc")
     assert f'path    = "{mirror.as_posix()}"' in config
-    assert env["GOGC"] == "400" and env["CHECKPOINT_DISABLE"] == "1"
+    assert env["GOGC"] == "800" and env["CHECKPOINT_DISABLE"] == "1"
     monkeypatch.setenv("GOGC", "100")
     assert plugins.terraform_env(tmp_path / "work")["GOGC"] == "100", "a user's own setting wins"
 

@@ -207,3 +207,33 @@ def test_ctrl_c_during_apply_keeps_state_and_next_apply_converges(tmp_path: Path
     assert result["a"].status in {"applied", "no-changes"}
     again = _run(spaces, "apply", [GRAPH[0]])
     assert again["a"].status == "no-changes"
+
+
+def test_at_most_max_parallel_terraform_processes_run_at_once(tmp_path: Path) -> None:
+    """Independent stacks wait for a free slot instead of all loading the provider at once."""
+    log = tmp_path / "spans.log"
+    independent = [Stack(name) for name in ("a", "b", "c", "d")]
+    spaces = _workspaces(tmp_path)
+    for stack in independent:
+        command = f"echo start $(date +%s.%N) >> {log}; sleep 1; echo end $(date +%s.%N) >> {log}"
+        (spaces[stack.name].root / "main.tf").write_text(
+            _stack_tf(stack.name).replace('command = "true"', f'command = "{command}"')
+        )
+    runner = StackRunner(spaces, _env(), ProgressReporter(), max_parallel=2)
+    outcomes = runner.run(independent, RunOptions(action="apply"))
+    assert [o.status for o in outcomes] == ["applied"] * 4
+    events = sorted((float(t), +1 if kind == "start" else -1) for kind, t in (line.split() for line in log.read_text().splitlines()))
+    running, most = 0, 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    assert len(events) == 8 and most == 2, log.read_text()
+
+
+def test_default_parallelism_follows_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.terraform import runner
+
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+    assert runner.default_parallelism() == 3
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: None)
+    assert runner.default_parallelism() == 2
