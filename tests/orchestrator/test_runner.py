@@ -237,3 +237,15 @@ def test_default_parallelism_follows_the_cores(monkeypatch: pytest.MonkeyPatch) 
     assert runner.default_parallelism() == 3
     monkeypatch.setattr(runner.os, "cpu_count", lambda: None)
     assert runner.default_parallelism() == 2
+
+
+def test_a_stack_still_waiting_for_a_slot_when_ctrl_c_comes_never_starts(tmp_path: Path) -> None:
+    """Ctrl-C sets the runner's cancel flag; a stack the pool only reaches afterwards is skipped, and no
+    Terraform command runs for it (not even init)."""
+    spaces = _workspaces(tmp_path)
+    runner = StackRunner(spaces, _env(), ProgressReporter(), max_parallel=1)
+    runner._cancelled.set()  # what the KeyboardInterrupt handler of run() does
+    outcome = runner._run_stack(Stack("a"), RunOptions(action="apply"))
+    assert (outcome.status, outcome.note) == ("skipped", "interrupted")
+    assert not (spaces["a"].root / ".terraform").exists()
+    assert not (spaces["a"].root / "terraform.tfstate").exists()
