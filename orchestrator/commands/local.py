@@ -153,6 +153,8 @@ def _endpoint_lines(hosting: dict[str, Any] | None) -> list[str]:
                 pids = ", ".join(str(pid) for pid in inst.get("pids", [])) or "none"
                 lines.append(f"        instance {index}: {inst.get('healthy_workers')}/{inst.get('workers')} workers up, "
                              f"pids {pids}, restarts {inst.get('restarts', 0)}, queued {inst.get('queued', 0)}")
+                if inst.get("container_url"):
+                    lines.append(f"          container: {inst['container_url']} (GET /ping, POST /invocations)")
     return lines
 
 

@@ -200,7 +200,8 @@ class EndpointManager:
             for v in live.variants if live else []:
                 instances = [
                     {"pids": i.pids(), "workers": i.workers_count, "healthy_workers": i.healthy_workers,
-                     "restarts": i.restarts, "queued": len(i.queue), "batch_size": i.batch_size}
+                     "restarts": i.restarts, "queued": len(i.queue), "batch_size": i.batch_size,
+                     "container_url": i.container_url}
                     for i in v.instances
                 ]
                 variants.append({

@@ -138,12 +138,20 @@ class WorkerProcess(asyncio.Protocol):
             str(self.worker_id),
             "--parent-pid",
             str(os.getpid()),
+            "--workers",
+            str(inst.workers_count),
+            "--busy-poll-us",
+            str(inst.busy_poll_us),
         ]
+        pass_fds = [child.fileno()]
+        if inst.listener is not None:
+            cmd += ["--listen-fd", str(inst.listener.fileno())]
+            pass_fds.append(inst.listener.fileno())
         for directory in site.getsitepackages():  # -S also skips venv detection: name them
             cmd += ["--site-dir", directory]
         try:
             self.proc = subprocess.Popen(
-                cmd, pass_fds=(child.fileno(),), env=env, cwd=str(inst.model_dir), stdin=subprocess.DEVNULL
+                cmd, pass_fds=pass_fds, env=env, cwd=str(inst.model_dir), stdin=subprocess.DEVNULL
             )
         finally:
             child.close()
@@ -257,6 +265,15 @@ class WorkerProcess(asyncio.Protocol):
             await loop.run_in_executor(None, proc.wait)
 
 
+BUSY_POLL_ENV = "ORCHESTRATOR_BUSY_POLL_US"
+DEFAULT_BUSY_POLL_US = 1000
+
+
+def default_busy_poll_us() -> int:
+    """How long a worker polls before sleeping after a lone request (the data plane's setting, not the model's)."""
+    return max(0, _env_int(os.environ, BUSY_POLL_ENV, DEFAULT_BUSY_POLL_US))
+
+
 def _env_int(env: Mapping[str, str], key: str, default: int) -> int:
     try:
         return int(env.get(key, default))
@@ -285,6 +302,8 @@ class ModelInstance:
         load_timeout: float = 300.0,
         stop_grace: float = 30.0,
         restart_backoff: float = 0.2,
+        container_port: bool = True,
+        busy_poll_us: int | None = None,
     ) -> None:
         self.model_name = model_name
         self.model_dir = model_dir
@@ -315,6 +334,11 @@ class ModelInstance:
         self._restarting: set[asyncio.Task[None]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.process_env = self._process_env()
+        self.container_port = container_port
+        self.busy_poll_us = default_busy_poll_us() if busy_poll_us is None else max(0, busy_poll_us)
+        self.listener: socket.socket | None = None
+        # the instance's container port (`GET /ping`, `POST /invocations`), as port 8080 in SageMaker
+        self.container_url: str | None = None
 
     def _process_env(self) -> dict[str, str]:
         keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "LD_LIBRARY_PATH", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -331,6 +355,9 @@ class ModelInstance:
     async def start(self) -> None:
         """Start every worker; raise ModelLoadError (with the model's text) if any cannot load."""
         self.loop = asyncio.get_running_loop()
+        if self.container_port and self.listener is None:
+            self.listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
+            self.container_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.workers = [WorkerProcess(self, i) for i in range(self.workers_count)]
         results = await asyncio.gather(*(w.start(self.load_timeout) for w in self.workers), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
@@ -351,11 +378,16 @@ class ModelInstance:
             self._sweeper.cancel()
         if self._timer:
             self._timer.cancel()
-        for task in list(self._restarting):
+        restarting = list(self._restarting)
+        for task in restarting:
             task.cancel()
+        await asyncio.gather(*restarting, return_exceptions=True)  # no half-started worker outlives us
         while self.queue:
             self.queue.popleft().finish(503, "text/plain", b"Instance stopped.")
         await asyncio.gather(*(w.stop(self.stop_grace) for w in self.workers), return_exceptions=True)
+        if self.listener is not None:
+            self.listener.close()
+            self.listener, self.container_url = None, None
 
     def pids(self) -> list[int]:
         return [w.pid for w in self.workers if w.alive and w.pid is not None]
@@ -444,6 +476,13 @@ class ModelInstance:
             new = WorkerProcess(self, old.worker_id)
             try:
                 await new.start(self.load_timeout)
+            except asyncio.CancelledError:  # the instance is stopping: the half-started worker goes too
+                new.kill()
+                if new.transport is not None:
+                    new.transport.close()
+                if new.proc is not None:
+                    await self.loop.run_in_executor(None, new.proc.wait)  # type: ignore[union-attr]
+                raise
             except ModelLoadError as exc:
                 log.error("restart of worker %s failed: %s", old.worker_id, exc)
                 await asyncio.sleep(backoff)

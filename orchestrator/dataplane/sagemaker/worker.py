@@ -55,7 +55,31 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from typing import Any, Callable, NamedTuple
+
+
+def _load_sibling(name: str) -> Any:
+    """A stdlib-only module next to this file, loaded by path under a private name.
+
+    As a worker this file runs as a script with only the user's code/ on sys.path; putting this
+    directory on the path would expose the front end's modules to the user's imports.
+    """
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+    spec = importlib.util.spec_from_file_location(f"_sagemaker_worker_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if __package__:
+    from orchestrator.dataplane.sagemaker import container_http as http1
+else:  # the worker process
+    http1 = _load_sibling("container_http")
 
 # ----------------------------------------------------------------------------------------------
 # Wire format between the front end and a worker (one SOCK_STREAM socketpair per worker).
@@ -486,21 +510,325 @@ def _guard_parent(parent_pid: int, pdeathsig: bool = True) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def _serve(sock: socket.socket, service: HandlerService) -> None:
-    buf = bytearray()
-    while True:
-        data = sock.recv(1 << 20)
+class ServeSettings(NamedTuple):
+    """How a worker serves its container port (from the model's environment, as a model server would)."""
+
+    batch_size: int = 1  # SAGEMAKER_TS_BATCH_SIZE
+    max_delay: float = 0.0  # SAGEMAKER_TS_MAX_BATCH_DELAY, in seconds (0 with batch size 1)
+    timeout: float = 60.0  # SAGEMAKER_MODEL_SERVER_TIMEOUT
+    queue_size: int = 100  # direct requests waiting in this worker before 503 (TS_JOB_QUEUE_SIZE / workers)
+    busy_poll: float = 0.0  # seconds to poll without sleeping after a lone request (0: never)
+
+    @classmethod
+    def from_env(cls, env: "dict[str, str] | os._Environ[str]", workers: int, busy_poll_us: int) -> "ServeSettings":
+        def number(key: str, default: float) -> float:
+            try:
+                return float(env.get(key, default))
+            except (TypeError, ValueError):
+                return default
+
+        batch = max(1, int(number("SAGEMAKER_TS_BATCH_SIZE", 1)))
+        delay = max(0.0, number("SAGEMAKER_TS_MAX_BATCH_DELAY", 100.0)) / 1000.0 if batch > 1 else 0.0
+        queue = int(number("TS_JOB_QUEUE_SIZE", max(100, 100 * workers * batch)))
+        return cls(batch, delay, number("SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0), max(1, queue // max(1, workers)), max(0, busy_poll_us) / 1e6)
+
+
+class _Slot:
+    """One response a connection owes, in request order (pipelining): filled when the answer is ready."""
+
+    __slots__ = ("data", "close")
+
+    def __init__(self, data: bytes | None = None, close: bool = False) -> None:
+        self.data = data
+        self.close = close
+
+
+class _Conn:
+    __slots__ = ("sock", "fd", "parser", "slots", "wbuf", "closing", "closed", "events")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.parser = http1.RequestParser()
+        self.slots: deque[_Slot] = deque()
+        self.wbuf = bytearray()
+        self.closing = False  # answer what is owed, then close (Connection: close, or a bad request)
+        self.closed = False
+        self.events = 0
+
+
+_MAX_WBUF = 4 << 20  # stop reading from a connection whose client does not read its answers
+
+
+class ModelServer:
+    """The worker's event loop: front-end batches on the socketpair, and the container port.
+
+    Front-end frames are batches the front end formed; each is answered as soon as it is done. Requests
+    on the container port (`GET /ping`, `POST /invocations`, keep-alive, pipelined) are batched here the
+    same way the front end batches: whatever has arrived, up to the batch size, waiting at most the max
+    delay and only while another request is partly received — never on an empty queue. After a lone
+    request the loop polls for `busy_poll` seconds before it sleeps: at low load the next request then
+    costs no wake-up (on a VM, most of a small request's latency); a busy worker never polls.
+    """
+
+    def __init__(self, service: HandlerService, front: socket.socket | None, listener: socket.socket | None, settings: ServeSettings) -> None:
+        import select
+
+        self.service = service
+        self.settings = settings
+        self.front = front
+        self.listener = listener
+        self.ep = select.epoll()
+        self._in, self._out = select.EPOLLIN, select.EPOLLOUT
+        self.conns: dict[int, _Conn] = {}
+        self.pending: deque[tuple[_Conn, _Slot, WireRequest, bool, float]] = deque()
+        self.front_buf = bytearray()
+        self.spin_armed = False
+        self.busy: list[tuple[_Conn, _Slot, WireRequest, bool, float]] | None = None  # the batch in the handler
+        self.busy_since = 0.0
+        if front is not None:
+            self.ep.register(front.fileno(), select.EPOLLIN)
+        if listener is not None:
+            listener.setblocking(False)
+            # one sleeping worker is woken per new connection: connections spread over idle workers
+            self.ep.register(listener.fileno(), select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0))
+
+    # -- loop -------------------------------------------------------------------------------------
+    def run(self) -> None:
+        front_fd = self.front.fileno() if self.front is not None else -1
+        listen_fd = self.listener.fileno() if self.listener is not None else -1
+        conns, out_flag = self.conns, self._out
+        while True:
+            for fd, mask in self._wait(self._timeout()):
+                if fd == front_fd:
+                    if not self._read_front():
+                        return
+                elif fd == listen_fd:
+                    self._accept()
+                else:
+                    conn = conns.get(fd)
+                    if conn is None:
+                        continue
+                    if mask & out_flag:
+                        self._flush(conn)
+                    if mask & ~out_flag and not conn.closed:
+                        self._read(conn)
+            if self.pending:
+                self._run_direct()
+
+    def _timeout(self) -> float | None:
+        if not self.pending:
+            return None
+        wait = self._batch_wait()
+        return 0.0 if wait is None else wait
+
+    def _batch_wait(self) -> float | None:
+        """Seconds the next direct batch should still wait for more requests, or None: run it now."""
+        s = self.settings
+        if len(self.pending) >= s.batch_size or s.max_delay <= 0:
+            return None
+        left = s.max_delay - (time.perf_counter() - self.pending[0][4])
+        if left <= 0 or not any(c.parser.partial for c in self.conns.values()):
+            return None
+        return left
+
+    def _wait(self, timeout: float | None) -> list[tuple[int, int]]:
+        poll = self.ep.poll
+        if timeout is None and self.spin_armed:
+            self.spin_armed = False
+            end = time.perf_counter() + self.settings.busy_poll
+            while time.perf_counter() < end:
+                events = poll(0)
+                if events:
+                    return events
+        return poll(-1 if timeout is None else timeout)
+
+    # -- the front end's batches ------------------------------------------------------------------
+    def _read_front(self) -> bool:
+        assert self.front is not None
+        data = self.front.recv(1 << 20)
         if not data:
-            return
+            return False
+        buf = self.front_buf
         buf += data
         frames, used = split_frames(buf)
         if not frames:
-            continue
+            return True
         batches = [decode_requests(payload) for kind, payload in frames if kind == KIND_REQUESTS]
         del frames  # release the memoryviews before resizing the buffer
         del buf[:used]
         for batch in batches:  # answer each batch as soon as it is done
-            sock.sendall(encode_responses(service.handle_batch(batch)))
+            self.front.sendall(encode_responses(self.service.handle_batch(batch)))
+            self.spin_armed = len(batch) == 1 and self.settings.busy_poll > 0
+        return True
+
+    # -- the container port -----------------------------------------------------------------------
+    def _accept(self) -> None:
+        """Take a few waiting connections (not all: the other workers get theirs) and read them at once."""
+        assert self.listener is not None
+        for _ in range(8):
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError:  # EMFILE and friends: the other workers may still accept
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = _Conn(sock)
+            self.conns[conn.fd] = conn
+            conn.events = self._in
+            self.ep.register(conn.fd, self._in)
+            self._read(conn)  # a new client usually sent its request with the handshake
+
+    def _read(self, conn: _Conn) -> None:
+        try:
+            data = conn.sock.recv(1 << 18)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(conn)
+            return
+        parser = conn.parser
+        parser.feed(data)
+        now = time.perf_counter()
+        touched = False
+        while not conn.closing:
+            try:
+                req, owe_continue = parser.next_request()
+            except http1.HttpError as exc:
+                conn.slots.append(_Slot(http1.response(exc.status, "text/plain", exc.message.encode(), False), True))
+                conn.closing = touched = True
+                break
+            if req is None:
+                if owe_continue and not conn.slots:
+                    conn.wbuf += http1.CONTINUE
+                    touched = True
+                break
+            touched |= self._route(conn, req, now)
+        if touched:
+            self._flush(conn)
+
+    def _route(self, conn: _Conn, req: http1.HttpRequest, now: float) -> bool:
+        """Queue an invocation, or answer at once; True when an answer is ready to send."""
+        keep = req.keep_alive
+        if not keep:
+            conn.closing = True
+        if req.path == "/invocations":
+            if req.method != "POST":
+                conn.slots.append(_Slot(http1.response(405, "text/plain", b"Method not allowed.", keep, (("Allow", "POST"),)), not keep))
+                return True
+            if len(self.pending) >= self.settings.queue_size:
+                body = b"Model server is overloaded: its job queue is full."
+                conn.slots.append(_Slot(http1.response(503, "text/plain", body, keep), not keep))
+                return True
+            h = req.headers
+            slot = _Slot(None, not keep)
+            conn.slots.append(slot)
+            wreq = WireRequest(
+                0,
+                h.get("content-type", ""),
+                h.get("accept", ""),
+                h.get("x-amzn-sagemaker-custom-attributes", ""),
+                h.get("x-amzn-sagemaker-inference-id", ""),
+                req.body,
+            )
+            self.pending.append((conn, slot, wreq, keep, now))
+            return False
+        if req.path == "/ping":
+            if req.method not in ("GET", "HEAD"):
+                conn.slots.append(_Slot(http1.response(405, "text/plain", b"Method not allowed.", keep, (("Allow", "GET"),)), not keep))
+            else:
+                conn.slots.append(_Slot(http1.PING_OK if keep else http1.response(200, "application/json", b'{"status": "Healthy"}\n', False), not keep))
+            return True
+        conn.slots.append(_Slot(http1.response(404, "text/plain", f"No route for {req.path[:200]}.".encode(), keep), not keep))
+        return True
+
+    def _run_direct(self) -> None:
+        pending, size = self.pending, self.settings.batch_size
+        while pending:
+            if self._batch_wait() is not None:
+                return
+            batch = [pending.popleft() for _ in range(min(size, len(pending)))]
+            self.busy, self.busy_since = batch, time.monotonic()
+            try:
+                responses = self.service.handle_batch([item[2] for item in batch])
+            finally:
+                self.busy = None
+            touched: dict[int, _Conn] = {}
+            for (conn, slot, _, keep, _), r in zip(batch, responses):
+                ct = r.content_type if r.status < 400 else "text/plain"
+                slot.data = http1.response(r.status, ct, r.body, keep)
+                touched[conn.fd] = conn
+            for conn in touched.values():
+                if not conn.closed:
+                    self._flush(conn)
+            self.spin_armed = len(batch) == 1 and self.settings.busy_poll > 0
+
+    def _flush(self, conn: _Conn) -> None:
+        slots, wbuf = conn.slots, conn.wbuf
+        while slots and slots[0].data is not None:
+            slot = slots.popleft()
+            wbuf += slot.data  # type: ignore[arg-type]
+            if slot.close:
+                slots.clear()
+                conn.closing = True
+                break
+        if wbuf:
+            try:
+                sent = conn.sock.send(wbuf)
+                del wbuf[:sent]
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                self._close(conn)
+                return
+        if not wbuf and conn.closing and not slots:
+            self._close(conn)
+            return
+        want = (self._out if wbuf else 0) | (self._in if len(wbuf) < _MAX_WBUF and not conn.closing else 0)
+        if want != conn.events:
+            conn.events = want
+            self.ep.modify(conn.fd, want)
+
+    def _close(self, conn: _Conn) -> None:
+        if conn.closed:
+            return
+        conn.closed = True
+        self.conns.pop(conn.fd, None)
+        try:
+            self.ep.unregister(conn.fd)
+        except OSError:
+            pass
+        conn.sock.close()
+
+    # -- invocation timeout (called from the watchdog thread) --------------------------------------
+    def timed_out(self) -> bool:
+        """True when a direct batch has been in the handler longer than the invocation timeout; its
+        callers then get a 503 (best effort) and the worker exits, to be restarted by the front end."""
+        batch = self.busy
+        if batch is None or time.monotonic() - self.busy_since <= self.settings.timeout:
+            return False
+        body = f"Invocation timed out after {self.settings.timeout:g} s; the worker is restarted.".encode()
+        for conn, slot, _, _, _ in batch:
+            if not conn.closed and not conn.wbuf and conn.slots and conn.slots[0] is slot:
+                try:
+                    conn.sock.send(http1.response(503, "text/plain", body, False))
+                except OSError:
+                    pass
+        return True
+
+
+def _watch_timeouts(server: ModelServer) -> None:
+    def watch() -> None:
+        while True:
+            time.sleep(0.25)
+            if server.timed_out():
+                os._exit(3)
+
+    threading.Thread(target=watch, name="invocation-timeout", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -508,6 +836,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--listen-fd", type=int, default=None, help="the instance's container port (shared by its workers)")
+    parser.add_argument("--workers", type=int, default=1, help="workers sharing the container port")
+    parser.add_argument("--busy-poll-us", type=int, default=0)
     parser.add_argument("--model-dir", required=True)
     parser.add_argument("--model-name", default="model")
     parser.add_argument("--worker-id", type=int, default=0)
@@ -517,6 +848,7 @@ def main(argv: list[str] | None = None) -> int:
     _guard_parent(args.parent_pid)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     sock = socket.socket(fileno=args.fd)
+    listener = socket.socket(fileno=args.listen_fd) if args.listen_fd is not None else None
     add_site_packages(args.site_dir)
     os.chdir(args.model_dir)
     try:
@@ -534,9 +866,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     gc.collect()
     gc.freeze()  # the model's object graph is long-lived: keep it out of every future GC pass
+    settings = ServeSettings.from_env(os.environ, args.workers, args.busy_poll_us)
+    server = ModelServer(service, sock, listener, settings)
+    _watch_timeouts(server)
     sock.sendall(encode_frame(KIND_READY, json.dumps({"pid": os.getpid()}).encode()))
     try:
-        _serve(sock, service)
+        server.run()
     except (ConnectionError, OSError):
         pass
     return 0

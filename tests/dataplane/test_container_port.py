@@ -1,0 +1,250 @@
+"""Each instance's container port: `GET /ping` and `POST /invocations` answered by the workers themselves."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dataplane_helpers import endpoint
+
+from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
+from orchestrator.dataplane.sagemaker.worker import ServeSettings
+
+pytestmark = pytest.mark.timeout(120)
+
+BATCHING = """
+import json, os, time
+
+def model_fn(model_dir):
+    return None
+
+def input_fn(body, content_type):
+    data = json.loads(body)
+    if data.get("sleep"):
+        time.sleep(float(data["sleep"]))
+    return data
+
+def predict_batch_fn(inputs, model):
+    return [{"n": d.get("n"), "batch": len(inputs), "pid": os.getpid()} for d in inputs]
+
+def predict_fn(data, model):
+    return {"n": data.get("n"), "batch": 1, "pid": os.getpid()}
+
+def output_fn(prediction, accept):
+    return json.dumps(prediction), "application/json"
+"""
+
+
+def instances(rt: LocalSageMakerRuntime, name: str) -> list[dict[str, Any]]:
+    assert rt.manager is not None
+    return [i for v in rt.manager.status_document()[name]["variants"] for i in v["instances"]]  # type: ignore[attr-defined]
+
+
+def container_url(rt: LocalSageMakerRuntime, name: str) -> str:
+    url = instances(rt, name)[0]["container_url"]
+    assert url and url.startswith("http://127.0.0.1:")
+    return str(url)
+
+
+def post(url: str, payload: object, headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, str, bytes]:
+    req = urllib.request.Request(
+        url + "/invocations", data=json.dumps(payload).encode(), headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.headers["Content-Type"], resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers["Content-Type"], err.read()
+
+
+def raw_exchange(url: str, data: bytes, responses: int, timeout: float = 10) -> list[tuple[int, bytes]]:
+    """Send `data` on one connection and read `responses` answers (status, body), in order."""
+    host, port = url.removeprefix("http://").split(":")
+    out: list[tuple[int, bytes]] = []
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        buf = b""
+        while len(out) < responses:
+            while b"\r\n\r\n" not in buf:
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed after {len(out)} responses"
+                buf += chunk
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            lines = head.decode().split("\r\n")
+            length = next(int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length:"))
+            while len(buf) < length:
+                buf += sock.recv(65536)
+            out.append((int(lines[0].split()[1]), buf[:length]))
+            buf = buf[length:]
+    return out
+
+
+def invocation(payload: object, extra: str = "") -> bytes:
+    body = json.dumps(payload).encode()
+    return b"POST /invocations HTTP/1.1\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n%s" % (
+        extra.encode(), len(body), body)
+
+
+def test_ping_and_invocations_follow_the_container_contract(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path], smr: Any
+) -> None:
+    runtime.apply(endpoint("cp", ("a", model_factory(), 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})))
+    url = container_url(runtime, "cp")
+    with urllib.request.urlopen(url + "/ping", timeout=5) as resp:
+        assert resp.status == 200
+    status, ctype, body = post(url, {"x": 1})
+    assert (status, ctype) == (200, "application/json")
+    direct = json.loads(body)
+    via_api = json.loads(smr.invoke_endpoint(EndpointName="cp", Body=json.dumps({"x": 1}), ContentType="application/json")["Body"].read())
+    assert direct["echo"] == via_api["echo"] == {"x": 1}  # the same handlers answer both paths
+    assert direct["pid"] in instances(runtime, "cp")[0]["pids"]
+
+    status, ctype, body = post(url, {"bad": "no"})  # the handler's own status and message
+    assert (status, body) == (400, b"bad input: no")
+    status, _, body = post(url, {"boom": 1})
+    assert status == 500 and body.startswith(b"RuntimeError: boom")
+    assert raw_exchange(url, b"GET /nowhere HTTP/1.1\r\n\r\n", 1)[0][0] == 404
+    assert raw_exchange(url, b"GET /invocations HTTP/1.1\r\n\r\n", 1)[0][0] == 405
+    assert raw_exchange(url, b"POST /ping HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 1)[0][0] == 405
+    assert raw_exchange(url, b"GARBAGE\r\n\r\n", 1)[0][0] == 400
+
+
+def test_pipelined_chunked_and_expect_continue_requests(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    runtime.apply(endpoint("pipe", ("a", model_factory(), 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
+    url = container_url(runtime, "pipe")
+    pipelined = b"".join(invocation({"i": i}) for i in range(5)) + b"GET /ping HTTP/1.1\r\n\r\n" + invocation({"i": 5})
+    answers = raw_exchange(url, pipelined, 7)
+    assert [s for s, _ in answers] == [200] * 7
+    assert [json.loads(b)["echo"]["i"] for i, (_, b) in enumerate(answers) if i != 5] == [0, 1, 2, 3, 4, 5]  # in order
+
+    chunked = b'POST /invocations HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"c"\r\n4\r\n: 7}\r\n0\r\n\r\n'
+    [(status, body)] = raw_exchange(url, chunked, 1)
+    assert status == 200 and json.loads(body)["echo"] == {"c": 7}
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /invocations HTTP/1.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 8\r\n\r\n")
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b'{"e": 1}')
+        reply = sock.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 200 OK") and b'"echo": {"e": 1}' in reply
+
+    # Connection: close is honoured: the answer, then EOF
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(invocation({"z": 1}, "Connection: close\r\n"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in data
+
+
+def test_direct_requests_are_batched_and_a_lone_one_never_waits(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "SAGEMAKER_TS_BATCH_SIZE": "8", "SAGEMAKER_TS_MAX_BATCH_DELAY": "3000"}
+    runtime.apply(endpoint("batch", ("a", model_factory(BATCHING), 1.0, env)))
+    url = container_url(runtime, "batch")
+    started = time.monotonic()
+    status, _, body = post(url, {"n": 0})
+    assert status == 200 and json.loads(body)["batch"] == 1
+    assert time.monotonic() - started < 1.0  # not the 3 s max delay: nothing else was arriving
+
+    # requests queued behind a slow one travel together, at most the batch size at a time
+    pipelined = invocation({"n": 0, "sleep": 0.5}) + b"".join(invocation({"n": i}) for i in range(1, 12))
+    answers = [json.loads(b) for _, b in raw_exchange(url, pipelined, 12)]
+    assert [a["n"] for a in answers] == list(range(12))
+    assert max(a["batch"] for a in answers) == 8
+    assert all(a["batch"] <= 8 for a in answers)
+
+    with ThreadPoolExecutor(16) as pool:  # concurrent connections share batches too
+        batches = [json.loads(b)["batch"] for _, _, b in pool.map(lambda n: post(url, {"n": n, "sleep": 0.05}), range(64))]
+    assert max(batches) > 1
+
+
+def test_batch_size_one_never_batches_and_the_queue_bound_answers_503(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "TS_JOB_QUEUE_SIZE": "3"}
+    runtime.apply(endpoint("bound", ("a", model_factory(BATCHING), 1.0, env)))
+    url = container_url(runtime, "bound")
+    answers = raw_exchange(url, b"".join(invocation({"n": i}) for i in range(6)), 6)
+    assert [s for s, _ in answers] == [200, 200, 200, 503, 503, 503]
+    assert all(json.loads(b)["batch"] == 1 for s, b in answers if s == 200)
+    assert b"queue is full" in answers[3][1]
+    assert post(url, {"n": 9})[0] == 200  # the bound is on waiting requests, not a lifetime count
+
+
+def test_timed_out_invocation_is_answered_and_the_worker_replaced(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "1"}
+    runtime.apply(endpoint("slow", ("a", model_factory(), 1.0, env)))
+    url = container_url(runtime, "slow")
+    [before] = instances(runtime, "slow")[0]["pids"]
+    started = time.monotonic()
+    status, _, body = post(url, {"sleep": 30}, timeout=20)
+    assert status == 503 and b"timed out after 1 s" in body
+    assert time.monotonic() - started < 5
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pids = instances(runtime, "slow")[0]["pids"]
+        if pids and pids != [before]:
+            break
+        time.sleep(0.1)
+    assert pids and pids != [before]
+    assert post(url, {"x": 1})[0] == 200  # the same port, served by the new worker
+
+
+def test_port_survives_a_killed_worker_and_closes_with_the_endpoint(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    runtime.apply(endpoint("life", ("a", model_factory(), 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})))
+    url = container_url(runtime, "life")
+    victim = instances(runtime, "life")[0]["pids"][0]
+    os.kill(victim, signal.SIGKILL)
+    with ThreadPoolExecutor(8) as pool:  # new connections go to the surviving (or restarted) worker
+        statuses = list(pool.map(lambda i: post(url, {"i": i})[0], range(40)))
+    assert statuses == [200] * 40
+    runtime.delete("life")
+    host, port = url.removeprefix("http://").split(":")
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=2).close()
+
+
+def test_an_idle_worker_does_not_spin(runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]) -> None:
+    """Busy-polling follows a lone request only briefly: an idle worker sleeps."""
+    runtime.apply(endpoint("idle", ("a", model_factory(), 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
+    url = container_url(runtime, "idle")
+    [pid] = instances(runtime, "idle")[0]["pids"]
+    for i in range(20):
+        assert post(url, {"i": i})[0] == 200
+    time.sleep(0.2)
+
+    def cpu() -> float:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before = cpu()
+    time.sleep(1.0)
+    assert cpu() - before < 0.1
+
+
+def test_serve_settings_come_from_the_model_environment() -> None:
+    env = {"SAGEMAKER_TS_BATCH_SIZE": "16", "SAGEMAKER_TS_MAX_BATCH_DELAY": "5", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "30"}
+    s = ServeSettings.from_env(env, workers=2, busy_poll_us=500)
+    assert s == ServeSettings(batch_size=16, max_delay=0.005, timeout=30.0, queue_size=1600, busy_poll=0.0005)
+    assert ServeSettings.from_env({"SAGEMAKER_TS_MAX_BATCH_DELAY": "5"}, 1, 0).max_delay == 0.0  # batch 1: no delay
+    assert ServeSettings.from_env({"TS_JOB_QUEUE_SIZE": "10", "SAGEMAKER_TS_BATCH_SIZE": "x"}, 4, 0).queue_size == 2
