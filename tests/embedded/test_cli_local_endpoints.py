@@ -9,7 +9,8 @@ HOSTING = {
     "endpoints": {
         "ep": {"status": "InService", "config_name": "ep-cfg", "failure_reason": None, "variants": [
             {"name": "model-a", "model": "model-a", "weight": 3.0, "healthy": True,
-             "instances": [{"pids": [101, 102], "workers": 2, "healthy_workers": 2, "restarts": 1, "queued": 0}]},
+             "instances": [{"pids": [101, 102], "workers": 2, "healthy_workers": 2, "restarts": 1, "queued": 0,
+                            "container_url": "http://127.0.0.1:40001"}]},
             {"name": "model-b", "model": "model-b", "weight": 1.0, "healthy": False,
              "instances": [{"pids": [201], "workers": 2, "healthy_workers": 1, "restarts": 0, "queued": 3}]},
         ]},
@@ -26,6 +27,8 @@ def test_endpoints_variants_instances_pids_and_health() -> None:
     assert "variant model-b" in text and "DEGRADED" in text
     assert "instance 1: 2/2 workers up, pids 101, 102, restarts 1" in text
     assert "instance 1: 1/2 workers up, pids 201, restarts 0, queued 3" in text
+    assert "container: http://127.0.0.1:40001 (GET /ping, POST /invocations)" in text
+    assert text.count("container:") == 1  # an instance without a port (older data plane) prints none
 
 
 def test_no_component_no_endpoints_or_unknown() -> None:
