@@ -1,9 +1,11 @@
-"""Benchmark of the local SageMaker data plane's InvokeEndpoint path, driven by `wrk`.
+"""Benchmark of the local SageMaker data plane (container port and InvokeEndpoint), driven by `wrk`.
 
 Builds a synthetic model folder of the size the issue talks about (EmbeddingBag 20k x 32 -> 4 classes,
 a tokenizer-like preprocessing: lower-case, regex split, vocabulary look-up), serves it with
 LocalSageMakerRuntime (2 workers), and runs wrk at 1, 16 and 64 connections for batch size 1 and for
-batch 16 / 5 ms, printing req/s, p50 and p99. `--capture` adds 100 % data capture to a local dir.
+batch 16 / 5 ms, printing req/s, p50 and p99 for two paths into the same variant: the instance's
+container port (the model server alone, what TorchServe is compared with) and InvokeEndpoint (variant
+routing, metrics, and with `--capture` 100 % data capture to a local dir).
 
     .venv/bin/python benchmarks/serving_runtime.py [--duration 10] [--capture] [--torchserve] [--model-dir D]
 
@@ -175,7 +177,8 @@ def run_wrk(url: str, connections: int, duration: int, lua: Path, threads: int =
     return parse_wrk(out)
 
 
-def bench_runtime(model_dir: Path, env: dict[str, str], conns: list[int], duration: int, capture_dir: Path | None, lua: Path) -> list[tuple[int, dict[str, float]]]:
+def bench_runtime(model_dir: Path, env: dict[str, str], conns: list[int], duration: int, capture_dir: Path | None, lua: Path) -> list[tuple[str, int, dict[str, float]]]:
+    """Both ways into one served variant: its container port, and InvokeEndpoint (routing, metrics, capture)."""
     from orchestrator.dataplane.sagemaker import (
         DataCaptureSpec,
         EndpointSpec,
@@ -200,19 +203,21 @@ def bench_runtime(model_dir: Path, env: dict[str, str], conns: list[int], durati
         state = rt.apply(spec)
         if state.status != "InService":
             raise SystemExit(f"endpoint failed: {state.failure_reason}")
-        target = f"{url}/endpoints/bench/invocations"
-        run_wrk(target, 16, 2, lua)  # warm-up
         assert rt.manager is not None
+        [instance] = rt.manager.status_document()["bench"]["variants"][0]["instances"]  # type: ignore[index]
+        paths = [("container", f"{instance['container_url']}/invocations"), ("invoke", f"{url}/endpoints/bench/invocations")]
         pids = [p for v in rt.manager.inventory() for group in v.instance_pids for p in group]
         results = []
-        for c in conns:
-            front0, workers0 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
-            r = run_wrk(target, c, duration, lua)
-            front1, workers1 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
-            n = max(1.0, r["rps"] * duration)
-            r["front_us"] = (front1 - front0) / n * 1e6
-            r["worker_us"] = (workers1 - workers0) / n * 1e6
-            results.append((c, r))
+        for path, target in paths:
+            run_wrk(target, 16, 2, lua)  # warm-up
+            for c in conns:
+                front0, workers0 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
+                r = run_wrk(target, c, duration, lua)
+                front1, workers1 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
+                n = max(1.0, r["rps"] * duration)
+                r["front_us"] = (front1 - front0) / n * 1e6
+                r["worker_us"] = (workers1 - workers0) / n * 1e6
+                results.append((path, c, r))
         return results
     finally:
         rt.stop()
@@ -323,8 +328,9 @@ def main() -> int:
                 "SAGEMAKER_TS_MAX_BATCH_DELAY": str(delay),
             }
             capture_dir = tmp / f"capture-{label}" if args.capture else None
-            name = "runtime+capture" if args.capture else "runtime"
-            for c, r in bench_runtime(model_dir, env, conns, args.duration, capture_dir, lua):
+            suffix = "+capture" if args.capture else ""
+            for path, c, r in bench_runtime(model_dir, env, conns, args.duration, capture_dir, lua):
+                name = "container port" if path == "container" else f"InvokeEndpoint{suffix}"
                 print(
                     f"{name:<24}{label:<10}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>8.0f}"
                     f"{r['front_us']:>14.1f}{r['worker_us']:>15.1f}",

@@ -248,3 +248,26 @@ def test_serve_settings_come_from_the_model_environment() -> None:
     assert s == ServeSettings(batch_size=16, max_delay=0.005, timeout=30.0, queue_size=1600, busy_poll=0.0005)
     assert ServeSettings.from_env({"SAGEMAKER_TS_MAX_BATCH_DELAY": "5"}, 1, 0).max_delay == 0.0  # batch 1: no delay
     assert ServeSettings.from_env({"TS_JOB_QUEUE_SIZE": "10", "SAGEMAKER_TS_BATCH_SIZE": "x"}, 4, 0).queue_size == 2
+
+
+@pytest.mark.parametrize(("gap", "spins"), [(0.0, True), (0.5, False)])
+def test_busy_poll_only_while_requests_follow_each_other_closely(gap: float, spins: bool) -> None:
+    """After a lone request the worker polls instead of sleeping only if recent gaps were short."""
+    import threading
+
+    from orchestrator.dataplane.sagemaker.worker import ModelServer
+
+    front, peer = socket.socketpair()
+    try:
+        server = ModelServer(object(), front, None, ServeSettings(busy_poll=0.2))  # type: ignore[arg-type]
+        server.spin_armed, server.gap = True, gap
+        threading.Timer(0.1, lambda: peer.sendall(b"x")).start()
+        cpu0 = time.process_time()
+        events = server._wait(None)
+        used = time.process_time() - cpu0
+        assert events  # the write woke it either way
+        assert (used > 0.05) is spins, used
+        assert 0.0 < server.gap < max(gap, 0.2)  # the moving average follows the observed gap
+    finally:
+        front.close()
+        peer.close()

@@ -567,8 +567,10 @@ class ModelServer:
     on the container port (`GET /ping`, `POST /invocations`, keep-alive, pipelined) are batched here the
     same way the front end batches: whatever has arrived, up to the batch size, waiting at most the max
     delay and only while another request is partly received — never on an empty queue. After a lone
-    request the loop polls for `busy_poll` seconds before it sleeps: at low load the next request then
-    costs no wake-up (on a VM, most of a small request's latency); a busy worker never polls.
+    request the loop polls for up to `busy_poll` seconds before it sleeps, while recent gaps between
+    requests were shorter than that: a lone client's next request then costs no wake-up (on a VM, most of
+    a small request's latency). A busy worker (batches of several) and a worker whose clients pause
+    longer than the window never poll.
     """
 
     def __init__(self, service: HandlerService, front: socket.socket | None, listener: socket.socket | None, settings: ServeSettings) -> None:
@@ -584,6 +586,7 @@ class ModelServer:
         self.pending: deque[tuple[_Conn, _Slot, WireRequest, bool, float]] = deque()
         self.front_buf = bytearray()
         self.spin_armed = False
+        self.gap = 0.0  # moving average of the idle time after a lone request (seconds)
         self.busy: list[tuple[_Conn, _Slot, WireRequest, bool, float]] | None = None  # the batch in the handler
         self.busy_since = 0.0
         if front is not None:
@@ -634,14 +637,25 @@ class ModelServer:
 
     def _wait(self, timeout: float | None) -> list[tuple[int, int]]:
         poll = self.ep.poll
-        if timeout is None and self.spin_armed:
-            self.spin_armed = False
-            end = time.perf_counter() + self.settings.busy_poll
-            while time.perf_counter() < end:
+        if timeout is not None or not self.spin_armed:
+            return poll(-1 if timeout is None else timeout)
+        # After a lone request: how long until the next one? Poll for it without sleeping only while
+        # the recent gaps were shorter than the busy-poll window, so the polling costs at most about
+        # what the wake-up would; on longer gaps (a client that thinks between requests, or a core
+        # another process needs) the worker sleeps at once.
+        self.spin_armed = False
+        start = time.perf_counter()
+        busy = self.settings.busy_poll
+        events: list[tuple[int, int]] = []
+        if self.gap < busy:
+            end = start + busy
+            while not events and time.perf_counter() < end:
                 events = poll(0)
-                if events:
-                    return events
-        return poll(-1 if timeout is None else timeout)
+        if not events:
+            events = poll(-1)
+        sample = min(time.perf_counter() - start, 4 * busy)  # one long pause must not disable polling for long
+        self.gap += (sample - self.gap) * 0.25
+        return events
 
     # -- the front end's batches ------------------------------------------------------------------
     def _read_front(self) -> bool:
