@@ -170,3 +170,16 @@ def test_metrics_names_units_and_dimensions(runtime: LocalSageMakerRuntime, mode
         assert datum["Unit"] == "Percent" and datum["StatisticValues"]["SampleCount"] == 1
     assert got[("/aws/sagemaker/Endpoints", "MemoryUtilization")]["StatisticValues"]["Maximum"] > 0
     assert got[("AWS/SageMaker", "Invocations")]["Timestamp"].second == 0
+
+
+def test_a_buffer_spanning_an_hour_boundary_becomes_one_file_per_utc_hour() -> None:
+    cap = EndpointCapture("ep", DataCaptureSpec(True, "s3://bucket/capture", 100.0))
+    at = [datetime(2026, 11, 25, h, m, s, ms * 1000, tzinfo=timezone.utc).timestamp()
+          for h, m, s, ms in ((22, 59, 59, 500), (22, 59, 59, 900), (23, 0, 0, 250), (23, 30, 1, 7))]
+    items = [(t, "application/json", b"{}", "application/json", b"{}", "") for t in at]
+    files = cap.files("variant-a", items)
+    assert [len(group) for _, group in files] == [2, 2]
+    (first_uri, first), (second_uri, second) = files
+    assert re.fullmatch(r"s3://bucket/capture/ep/variant-a/2026/11/25/22/59-59-500-[0-9a-f-]{36}\.jsonl", first_uri)
+    assert re.fullmatch(r"s3://bucket/capture/ep/variant-a/2026/11/25/23/00-00-250-[0-9a-f-]{36}\.jsonl", second_uri)
+    assert first == items[:2] and second == items[2:]

@@ -172,15 +172,19 @@ class EndpointCapture:
 
     def files(self, variant: str, items: list[_Pending]) -> list[tuple[str, list[_Pending]]]:
         """Split a variant's items by UTC hour; name each file after its first record."""
-        groups: dict[str, list[_Pending]] = {}
-        for item in items:
-            hour = datetime.fromtimestamp(item[0], timezone.utc).strftime("%Y/%m/%d/%H")
-            groups.setdefault(hour, []).append(item)
+        groups: dict[int, list[_Pending]] = {}
+        for item in items:  # integer hours: formatting a date per record stalled the loop at high rates
+            hour = int(item[0] // 3600)
+            group = groups.get(hour)
+            if group is None:
+                groups[hour] = [item]
+            else:
+                group.append(item)
         out = []
-        for hour, group in groups.items():
+        for group in groups.values():
             first = datetime.fromtimestamp(group[0][0], timezone.utc)
             name = f"{first:%M-%S}-{first.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
-            uri = f"{self.spec.destination_s3_uri}/{self.endpoint_name}/{variant}/{hour}/{name}"
+            uri = f"{self.spec.destination_s3_uri}/{self.endpoint_name}/{variant}/{first:%Y/%m/%d/%H}/{name}"
             out.append((uri, group))
         return out
 
@@ -266,11 +270,11 @@ class CaptureWriter:
         async with self._async_lock:
             files = []
             for cap, variant, uri, _, group in self._render(lazy=True):
-                lines = []
+                chunks = []
                 for i in range(0, len(group), 256):  # yield between chunks: no long pause of the loop
-                    lines.extend(cap.render(item) for item in group[i : i + 256])
+                    chunks.append(("\n".join([cap.render(item) for item in group[i : i + 256]]) + "\n").encode())
                     await asyncio.sleep(0)
-                files.append((cap, variant, uri, ("\n".join(lines) + "\n").encode(), group))
+                files.append((cap, variant, uri, b"".join(chunks), group))
             if not files:
                 return 0
             return await asyncio.get_running_loop().run_in_executor(None, self._write, files)
