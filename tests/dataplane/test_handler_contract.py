@@ -186,3 +186,38 @@ def test_model_archives_are_extracted_safely(tmp_path) -> None:  # type: ignore[
 
     s3_dir = resolve_model_dir("s3://bucket/models/a/model.tar.gz", tmp_path / "work", fetch)
     assert fetched == [("bucket", "models/a/model.tar.gz")] and (s3_dir / "code" / "inference.py").exists()
+
+
+def _modules() -> list[types.SimpleNamespace]:
+    def input_fn(body: bytes, content_type: str, context: Any) -> Any:
+        data = json.loads(body)
+        if data.get("in"):
+            raise ToolkitError(415, "input refused")
+        return {**data, "attrs": context.request_headers.get("X-Amzn-SageMaker-Custom-Attributes")}
+
+    def predict_fn(data: Any, model: Any) -> Any:
+        if data.get("predict"):
+            raise RuntimeError("predict broke")
+        return {"model": model, **data}
+
+    def output_fn(prediction: Any, accept: str) -> Any:
+        if prediction.get("out"):
+            raise ToolkitError(406, "cannot render")
+        return json.dumps(prediction), accept
+
+    return [
+        module(model_fn=lambda d: "M", input_fn=input_fn, predict_fn=predict_fn, output_fn=output_fn),
+        module(model_fn=lambda d: "M", transform_fn=lambda m, b, c, a: b"T" + b if b != b'{"in": 1}' else 1 / 0),
+        module(model_fn=lambda d: "M"),  # the defaults: json in, model(data), json out
+    ]
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+@pytest.mark.parametrize("body", ['{"n": 1}', '{"in": 1}', '{"predict": 1}', '{"out": 1}', "not json"])
+def test_a_lone_request_gets_exactly_the_answer_it_would_get_in_a_batch(index: int, body: str) -> None:
+    svc = HandlerService(_modules()[index], "/tmp")
+    if index == 2:
+        svc.model = lambda data: {"echo": data}
+    alone = svc.handle_batch([req(body, accept="*/*", rid=7)])
+    in_batch = svc.handle_batch([req('{"n": 0}', rid=6), req(body, accept="*/*", rid=7)])
+    assert alone == in_batch[1:]
