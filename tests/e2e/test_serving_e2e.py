@@ -111,6 +111,19 @@ def test_seed_sentences_through_invoke_endpoint(applied: Applied) -> None:
             assert (body["label"], body["label_name"]) == (label, name), (variant, sentence, body)
 
 
+def test_seed_sentences_on_each_instance_container_port(applied: Applied) -> None:
+    """The packaged models answer the container contract directly, as on port 8080 of a SageMaker container."""
+    endpoint = applied.hosting()["endpoints"][applied.env.endpoint_name]
+    for variant in endpoint["variants"]:
+        for instance in variant["instances"]:
+            url = instance["container_url"]
+            with urllib.request.urlopen(url + "/ping", timeout=10) as reply:
+                assert reply.status == 200
+            for sentence, label, name in SEED_SENTENCES:
+                status, body = _post(url + "/invocations", json.dumps({"sentence": sentence}).encode(), {})
+                assert status == 200 and (body["label"], body["label_name"]) == (label, name), (variant["name"], body)
+
+
 @pytest.mark.parametrize("via_endpoint", [False, True], ids=["api", "endpoint"])
 def test_invoke_verb_prints_the_label(applied: Applied, via_endpoint: bool, capsys: pytest.CaptureFixture[str]) -> None:
     sentence, label, name = SEED_SENTENCES[1]
@@ -271,6 +284,8 @@ def test_local_status_lists_endpoints_variants_instances_and_workers(applied: Ap
     out = result.stdout
     pids = _worker_pids(applied)
     assert applied.env.endpoint_name in out and "InService" in out, out
+    instances = [i for v in applied.hosting()["endpoints"][applied.env.endpoint_name]["variants"] for i in v["instances"]]
+    assert all(f"container: {i['container_url']} " in out for i in instances), out
     for variant, variant_pids in pids.items():
         assert variant in out
         assert all(str(pid) in out for pid in variant_pids), out
