@@ -113,6 +113,15 @@ def test_ping_and_invocations_follow_the_container_contract(
     assert (status, body) == (400, b"bad input: no")
     status, _, body = post(url, {"boom": 1})
     assert status == 500 and body.startswith(b"RuntimeError: boom")
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:  # HEAD: a head, no body
+        sock.sendall(b"HEAD /ping HTTP/1.1\r\n\r\nGET /ping HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, get = data.split(b"HTTP/1.1 200 OK", 2)[1:]
+    assert head.endswith(b"\r\n\r\n") and b"Content-Length: 22" in head and b"Connection" not in head
+    assert get.endswith(b'\r\n\r\n{"status": "Healthy"}\n') and b"Connection: close" in get  # 1.0: then EOF
     assert raw_exchange(url, b"GET /nowhere HTTP/1.1\r\n\r\n", 1)[0][0] == 404
     assert raw_exchange(url, b"GET /invocations HTTP/1.1\r\n\r\n", 1)[0][0] == 405
     assert raw_exchange(url, b"POST /ping HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 1)[0][0] == 405

@@ -176,3 +176,4 @@ def _header_value(value: str) -> str:
 
 
 PING_OK = response(200, "application/json", b'{"status": "Healthy"}\n')
+PING_OK_HEAD = PING_OK[: PING_OK.index(b"\r\n\r\n") + 4]  # HEAD: the same head, no body

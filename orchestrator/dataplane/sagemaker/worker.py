@@ -775,7 +775,10 @@ class ModelServer:
             if req.method not in ("GET", "HEAD"):
                 conn.slots.append(_Slot(http1.response(405, "text/plain", b"Method not allowed.", keep, (("Allow", "GET"),)), not keep))
             else:
-                conn.slots.append(_Slot(http1.PING_OK if keep else http1.response(200, "application/json", b'{"status": "Healthy"}\n', False), not keep))
+                answer = http1.PING_OK_HEAD if req.method == "HEAD" else http1.PING_OK
+                if not keep:
+                    answer = answer.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1)
+                conn.slots.append(_Slot(answer, not keep))
             return True
         conn.slots.append(_Slot(http1.response(404, "text/plain", f"No route for {req.path[:200]}.".encode(), keep), not keep))
         return True
