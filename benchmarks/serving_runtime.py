@@ -7,7 +7,7 @@ batch 16 / 5 ms, printing req/s, p50 and p99 for two paths into the same variant
 container port (the model server alone, what TorchServe is compared with) and InvokeEndpoint (variant
 routing, metrics, and with `--capture` 100 % data capture to a local dir).
 
-    .venv/bin/python benchmarks/serving_runtime.py [--duration 10] [--capture] [--torchserve] [--model-dir D]
+    .venv/bin/python benchmarks/serving_runtime.py [--duration 10] [--capture] [--torchserve] [--model-dir D] [--plot out.png]
 
 (--model-dir: an extracted model directory answering {"sentence": ...}, e.g. model-a's code/ + artifacts;
 the TorchServe side needs the synthetic model's predict_batch_fn, so use it without --model-dir.)
@@ -307,6 +307,7 @@ def main() -> int:
     parser.add_argument("--model-dir", default=None, help="serve this extracted model dir instead of the synthetic one")
     parser.add_argument("--torchserve", action="store_true")
     parser.add_argument("--torchserve-venv", default="/tmp/ts-venv")
+    parser.add_argument("--plot", default=None, metavar="PNG", help="also draw req/s and p99 per server into this PNG")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
@@ -320,6 +321,7 @@ def main() -> int:
         configs = [("batch1", 1, 100), ("batch16", 16, 5)]
         if args.only:
             configs = [c for c in configs if c[0] == args.only]
+        rows: list[tuple[str, str, int, dict[str, float]]] = []
         print(f"{'server':<24}{'config':<10}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non2xx':>8}{'front us/req':>14}{'worker us/req':>15}")
         for label, batch, delay in configs:
             env = {
@@ -331,6 +333,7 @@ def main() -> int:
             suffix = "+capture" if args.capture else ""
             for path, c, r in bench_runtime(model_dir, env, conns, args.duration, capture_dir, lua):
                 name = "container port" if path == "container" else f"InvokeEndpoint{suffix}"
+                rows.append((name, label, c, r))
                 print(
                     f"{name:<24}{label:<10}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>8.0f}"
                     f"{r['front_us']:>14.1f}{r['worker_us']:>15.1f}",
@@ -342,10 +345,45 @@ def main() -> int:
                     print(f"torchserve not found in {venv}; skipped", file=sys.stderr)
                 else:
                     for c, r in bench_torchserve(model_dir, batch, delay, conns, args.duration, lua, venv):
+                        rows.append(("torchserve", label, c, r))
                         print(f"{'torchserve':<24}{label:<10}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>8.0f}", flush=True)
+        if args.plot:
+            print(f"figure: {plot(rows, Path(args.plot))}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def plot(rows: list[tuple[str, str, int, dict[str, float]]], path: Path) -> Path:
+    """Grouped bars: req/s (log scale) and p99 latency per server, for each config x connections."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    servers = list(dict.fromkeys(name for name, _, _, _ in rows))
+    groups = list(dict.fromkeys((label, c) for _, label, c, _ in rows))
+    value = {(name, label, c): r for name, label, c, r in rows}
+    fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    width = 0.8 / max(1, len(servers))
+    for k, server in enumerate(servers):
+        xs = [i + (k - (len(servers) - 1) / 2) * width for i in range(len(groups))]
+        for ax, key in zip(axes, ("rps", "p99_ms")):
+            ax.bar(xs, [value.get((server, g[0], g[1]), {}).get(key, 0.0) for g in groups], width, label=server)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("requests / s (log)")
+    axes[1].set_yscale("log")
+    axes[1].set_ylabel("p99 latency (ms, log)")
+    axes[1].set_xticks(range(len(groups)), [f"{label}\n{c} conn" for label, c in groups])
+    axes[0].legend(loc="upper left", fontsize=8)
+    axes[0].set_title("Serving one variant: EmbeddingBag 20k x 32 -> 4, 2 workers (wrk)")
+    for ax in axes:
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":

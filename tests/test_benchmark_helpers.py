@@ -1,0 +1,43 @@
+"""The serving benchmark's own parsing and figure (the figures in notes depend on them)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:1/invocations
+  1 threads and 64 connections
+  Latency Distribution
+     50%    2.02ms
+     75%    2.80ms
+     90%    3.60ms
+     99%  850.00us
+  271441 requests in 10.00s, 30.04MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:  27144.10
+"""
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("serving_runtime_bench", ROOT / "benchmarks" / "serving_runtime.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_wrk_output_is_parsed_in_milliseconds() -> None:
+    r = _bench().parse_wrk(WRK_OUTPUT)
+    assert r["rps"] == 27144.10 and r["p50_ms"] == 2.02 and r["p99_ms"] == 0.85 and r["non2xx"] == 3.0
+    assert r["socket_errors"] == 0.0
+
+
+def test_plot_draws_every_server_into_a_png(tmp_path: Path) -> None:
+    rows = [(server, label, c, {"rps": 1000.0 * c, "p99_ms": 1.5})
+            for server in ("container port", "InvokeEndpoint", "torchserve")
+            for label in ("batch1", "batch16") for c in (1, 16, 64)]
+    path = _bench().plot(rows, tmp_path / "fig" / "serving.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
