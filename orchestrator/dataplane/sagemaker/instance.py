@@ -13,6 +13,10 @@ Adaptive batching (`SAGEMAKER_TS_BATCH_SIZE`, `SAGEMAKER_TS_MAX_BATCH_DELAY` in 
     known to be arriving (HTTP messages the front end has begun but not finished reading);
   * while workers are busy, requests accumulate and form the next, larger batch on their own.
 
+Container port: the instance also owns a loopback listening socket that every one of its workers
+inherits and serves itself (`GET /ping`, `POST /invocations`; see worker.ModelServer), the counterpart
+of a SageMaker container's port 8080. It outlives worker restarts and closes when the instance stops.
+
 Supervision: a worker whose socket closes (it died, was killed) gets its held requests answered at once
 with the model server's 503 "Worker died." (the runtime API turns that into a 424 ModelError), and is
 restarted; the instance keeps serving on its other workers meanwhile. A batch that outlives the

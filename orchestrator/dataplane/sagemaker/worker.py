@@ -35,6 +35,10 @@ one forward pass for many single-item requests. Per-request semantics stay ident
 through `predict_fn`, so each request gets exactly the answer it would get alone. Without the hook a
 batch is simply the per-request contract applied in order.
 
+Serving: `ModelServer` is the worker's event loop. It answers the front end's batches on the socketpair
+and, when given the instance's listening socket (`--listen-fd`), the container contract on it
+(container_http.py): the same handlers, its own batching, queue bound and invocation timeout.
+
 Parent-death guard: the worker exits when its socket to the front end reaches EOF, when its parent
 pid changes (a watchdog thread), and via prctl(PR_SET_PDEATHSIG, SIGKILL) on Linux.
 """
