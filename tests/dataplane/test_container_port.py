@@ -280,3 +280,27 @@ def test_busy_poll_only_while_requests_follow_each_other_closely(gap: float, spi
     finally:
         front.close()
         peer.close()
+
+
+def test_direct_calls_are_not_invoke_endpoint_calls_no_capture_no_metrics(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path], smr: Any, tmp_path: Path
+) -> None:
+    """As on AWS: calling the container yourself bypasses SageMaker's front end (capture, AWS/SageMaker)."""
+    from orchestrator.dataplane.sagemaker import DataCaptureSpec
+
+    capture = DataCaptureSpec(True, "s3://capture-bucket/direct", 100.0, json_content_types=("application/json",),
+                              has_content_type_header=True)
+    runtime.apply(endpoint("direct", ("a", model_factory(), 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}), capture=capture))
+    url = container_url(runtime, "direct")
+    for i in range(5):
+        assert post(url, {"i": i})[0] == 200
+    runtime.flush()
+    assert not list((tmp_path / "s3").rglob("*.jsonl"))
+    invocations = [d for ns, d in runtime.metrics_sink.data if ns == "AWS/SageMaker" and d["MetricName"] == "Invocations"]
+    assert sum(d.get("Value", 0) for d in invocations) == 0
+
+    smr.invoke_endpoint(EndpointName="direct", Body=json.dumps({"i": 9}), ContentType="application/json")["Body"].read()
+    runtime.flush()  # the same endpoint through InvokeEndpoint: one record, one invocation
+    assert len(list((tmp_path / "s3").rglob("*.jsonl"))) == 1
+    invocations = [d for ns, d in runtime.metrics_sink.data if ns == "AWS/SageMaker" and d["MetricName"] == "Invocations"]
+    assert sum(d.get("Value", 0) for d in invocations) == 1
