@@ -306,7 +306,6 @@ class ModelInstance:
         load_timeout: float = 300.0,
         stop_grace: float = 30.0,
         restart_backoff: float = 0.2,
-        container_port: bool = True,
         busy_poll_us: int | None = None,
     ) -> None:
         self.model_name = model_name
@@ -338,7 +337,6 @@ class ModelInstance:
         self._restarting: set[asyncio.Task[None]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.process_env = self._process_env()
-        self.container_port = container_port
         self.busy_poll_us = default_busy_poll_us() if busy_poll_us is None else max(0, busy_poll_us)
         self.listener: socket.socket | None = None
         # the instance's container port (`GET /ping`, `POST /invocations`), as port 8080 in SageMaker
@@ -359,7 +357,7 @@ class ModelInstance:
     async def start(self) -> None:
         """Start every worker; raise ModelLoadError (with the model's text) if any cannot load."""
         self.loop = asyncio.get_running_loop()
-        if self.container_port and self.listener is None:
+        if self.listener is None:
             self.listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
             self.container_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.workers = [WorkerProcess(self, i) for i in range(self.workers_count)]

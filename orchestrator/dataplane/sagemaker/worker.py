@@ -60,6 +60,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple
 
 
@@ -349,9 +350,9 @@ class HandlerService:
             )
         self.model = self._call(model_fn, 1, (model_dir,), self.base_context)
         self.transform_fn = getattr(module, "transform_fn", None)
-        self.input_fn = getattr(module, "input_fn", default_input_fn)
-        self.predict_fn = getattr(module, "predict_fn", default_predict_fn)
-        self.output_fn = getattr(module, "output_fn", default_output_fn)
+        self.input_fn: Callable[..., Any] = getattr(module, "input_fn", default_input_fn)
+        self.predict_fn: Callable[..., Any] = getattr(module, "predict_fn", default_predict_fn)
+        self.output_fn: Callable[..., Any] = getattr(module, "output_fn", default_output_fn)
         self.predict_batch_fn = getattr(module, "predict_batch_fn", None)
         self._ctx = {
             name: _accepts_context(fn, n)
@@ -544,7 +545,7 @@ class ServeSettings(NamedTuple):
     busy_poll: float = 0.0  # seconds to poll without sleeping after a lone request (0: never)
 
     @classmethod
-    def from_env(cls, env: "dict[str, str] | os._Environ[str]", workers: int, busy_poll_us: int) -> "ServeSettings":
+    def from_env(cls, env: Mapping[str, str], workers: int, busy_poll_us: int) -> "ServeSettings":
         def number(key: str, default: float) -> float:
             try:
                 return float(env.get(key, default))
