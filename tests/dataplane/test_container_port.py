@@ -304,3 +304,98 @@ def test_direct_calls_are_not_invoke_endpoint_calls_no_capture_no_metrics(
     assert len(list((tmp_path / "s3").rglob("*.jsonl"))) == 1
     invocations = [d for ns, d in runtime.metrics_sink.data if ns == "AWS/SageMaker" and d["MetricName"] == "Invocations"]
     assert sum(d.get("Value", 0) for d in invocations) == 1
+
+
+def _read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection, and how long that took."""
+    started, data = time.monotonic(), b""
+    sock.settimeout(limit)
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data, time.monotonic() - started
+        data += chunk
+
+
+def test_quiet_and_half_sent_connections_are_closed_after_the_timeout(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    """A connection owing nothing is closed after SAGEMAKER_MODEL_SERVER_TIMEOUT without traffic; a
+    request still incomplete that long after its first byte gets 408, however slowly it trickles in;
+    a connection in use stays open."""
+    env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "1"}
+    runtime.apply(endpoint("quiet", ("a", model_factory(), 1.0, env)))
+    host, port = container_url(runtime, "quiet").removeprefix("http://").split(":")
+    addr = (host, int(port))
+    with (
+        socket.create_connection(addr) as idle,
+        socket.create_connection(addr) as half,
+        socket.create_connection(addr) as trickle,
+        socket.create_connection(addr) as busy,
+    ):
+        half.sendall(b"POST /invocations HTTP/1.1\r\nContent-Length: 10\r\n")
+        head = b"POST /invocations HTTP/1.1\r\nContent-Type: application/json\r\n"
+        started = time.monotonic()
+        answers: list[bytes] = []
+        for i in range(10):  # 2.5 s: a byte of `trickle` and a whole request on `busy` every 0.25 s
+            try:
+                trickle.sendall(head[i : i + 1])
+            except OSError:
+                break  # closed by the server, as expected: checked below
+            busy.sendall(invocation({"i": i}))
+            answers.append(busy.recv(65536))
+            time.sleep(0.25)
+        assert all(a.startswith(b"HTTP/1.1 200 ") for a in answers) and len(answers) >= 5
+        for sock in (idle, half, trickle):
+            sock.settimeout(5)
+        idle_data, _ = _read_until_closed(idle, 5)
+        assert idle_data == b""  # closed silently: it owed nothing and asked nothing
+        for sock in (half, trickle):
+            data, _ = _read_until_closed(sock, 5)
+            assert data.startswith(b"HTTP/1.1 408 "), data
+            assert b"Connection: close" in data and b"not received within 1 s" in data
+        assert time.monotonic() - started < 6
+        busy.sendall(invocation({"i": "last"}))  # the connection in use was never cut
+        assert busy.recv(65536).startswith(b"HTTP/1.1 200 ")
+
+
+def test_out_of_descriptors_the_worker_rests_instead_of_spinning_and_recovers(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    """accept() failing with EMFILE leaves the listener readable; the worker must not poll it in a loop,
+    and must take the waiting clients once a descriptor is free again."""
+    import resource
+
+    runtime.apply(endpoint("nofile", ("a", model_factory(), 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
+    url = container_url(runtime, "nofile")
+    [pid] = instances(runtime, "nofile")[0]["pids"]
+    open_fds = [int(fd) for fd in os.listdir(f"/proc/{pid}/fd")]
+    limit = max(open_fds) + 1
+    free = limit - len(open_fds)  # descriptor numbers below the limit still free (gaps)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))
+    host, port = url.removeprefix("http://").split(":")
+    socks = [socket.create_connection((host, int(port)), timeout=10) for _ in range(free + 2)]
+    try:
+        for i, sock in enumerate(socks[:free]):  # these got a descriptor
+            sock.sendall(invocation({"i": i}))
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        waiting = socks[free]
+        waiting.sendall(invocation({"i": "waiting"}))
+        time.sleep(0.3)
+
+        def cpu() -> float:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        before = cpu()
+        time.sleep(1.0)
+        assert cpu() - before < 0.2  # resting, not spinning on a readable listener
+        if free:
+            socks[0].close()  # frees a descriptor in the worker once it sees the close
+        else:
+            pytest.skip("no descriptor could be freed in the worker")
+        assert waiting.recv(65536).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for sock in socks:
+            sock.close()

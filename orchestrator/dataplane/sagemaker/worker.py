@@ -46,6 +46,7 @@ pid changes (a watchdog thread), and via prctl(PR_SET_PDEATHSIG, SIGKILL) on Lin
 from __future__ import annotations
 
 import csv
+import errno
 import gc
 import importlib
 import inspect
@@ -569,9 +570,9 @@ class _Slot:
 
 
 class _Conn:
-    __slots__ = ("sock", "fd", "parser", "slots", "wbuf", "closing", "closed", "events")
+    __slots__ = ("sock", "fd", "parser", "slots", "wbuf", "closing", "closed", "events", "last", "started")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, now: float) -> None:
         self.sock = sock
         self.fd = sock.fileno()
         self.parser = http1.RequestParser()
@@ -580,9 +581,13 @@ class _Conn:
         self.closing = False  # answer what is owed, then close (Connection: close, or a bad request)
         self.closed = False
         self.events = 0
+        self.last = now  # perf_counter of the last bytes received or sent
+        self.started = now  # perf_counter of the first bytes of the request being received
 
 
 _MAX_WBUF = 4 << 20  # stop reading from a connection whose client does not read its answers
+_ACCEPT_BACKOFF = 0.1  # seconds without accepting after accept() ran out of descriptors or memory
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class ModelServer:
@@ -596,6 +601,11 @@ class ModelServer:
     requests were shorter than that: a lone client's next request then costs no wake-up (on a VM, most of
     a small request's latency). A busy worker (batches of several) and a worker whose clients pause
     longer than the window never poll.
+
+    Connections that owe nothing are closed after `timeout` seconds (SAGEMAKER_MODEL_SERVER_TIMEOUT)
+    without traffic, and a request still incomplete `timeout` seconds after its first bytes gets 408: a
+    client that stops half-way cannot hold a descriptor forever. When accept() runs out of descriptors
+    the listener rests for a moment (or until a connection closes) instead of waking the loop in a spin.
     """
 
     def __init__(self, service: HandlerService, front: socket.socket | None, listener: socket.socket | None, settings: ServeSettings) -> None:
@@ -614,12 +624,15 @@ class ModelServer:
         self.gap = 0.0  # moving average of the idle time after a lone request (seconds)
         self.busy: list[tuple[_Conn, _Slot, WireRequest, bool, float]] | None = None  # the batch in the handler
         self.busy_since = 0.0
+        self.sweep_every = max(0.05, min(1.0, settings.timeout / 4))
+        self.next_sweep = 0.0  # perf_counter of the next idle-connection sweep
+        self.accept_paused = False
+        self.accept_resume = 0.0  # perf_counter when a paused listener is watched again
         if front is not None:
             self.ep.register(front.fileno(), select.EPOLLIN)
         if listener is not None:
             listener.setblocking(False)
-            # one sleeping worker is woken per new connection: connections spread over idle workers
-            self.ep.register(listener.fileno(), select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0))
+            self._watch_listener()
 
     # -- loop -------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -643,12 +656,21 @@ class ModelServer:
                         self._read(conn)
             if self.pending:
                 self._run_direct()
+            if conns or self.accept_paused:
+                self._housekeeping()
 
     def _timeout(self) -> float | None:
+        """Seconds the pending direct requests may still wait (None: nothing is pending)."""
         if not self.pending:
             return None
         wait = self._batch_wait()
         return 0.0 if wait is None else wait
+
+    def _housekeeping_wait(self) -> float | None:
+        if not self.conns and not self.accept_paused:
+            return None
+        due = min(self.next_sweep if self.conns else float("inf"), self.accept_resume if self.accept_paused else float("inf"))
+        return max(0.0, due - time.perf_counter())
 
     def _batch_wait(self) -> float | None:
         """Seconds the next direct batch should still wait for more requests, or None: run it now."""
@@ -663,7 +685,10 @@ class ModelServer:
     def _wait(self, timeout: float | None) -> list[tuple[int, int]]:
         poll = self.ep.poll
         if timeout is not None or not self.spin_armed:
-            return poll(-1 if timeout is None else timeout)
+            if timeout is None:
+                later = self._housekeeping_wait()
+                return poll(-1 if later is None else later)
+            return poll(timeout)
         # After a lone request: how long until the next one? Poll for it without sleeping only while
         # the recent gaps were shorter than the busy-poll window, so the polling costs at most about
         # what the wake-up would; on longer gaps (a client that thinks between requests, or a core
@@ -677,7 +702,8 @@ class ModelServer:
             while not events and time.perf_counter() < end:
                 events = poll(0)
         if not events:
-            events = poll(-1)
+            later = self._housekeeping_wait()
+            events = poll(-1 if later is None else later)
         sample = min(time.perf_counter() - start, 4 * busy)  # one long pause must not disable polling for long
         self.gap += (sample - self.gap) * 0.25
         return events
@@ -702,19 +728,66 @@ class ModelServer:
         return True
 
     # -- the container port -----------------------------------------------------------------------
+    def _watch_listener(self) -> None:
+        assert self.listener is not None
+        import select
+
+        # one sleeping worker is woken per new connection: connections spread over idle workers
+        self.ep.register(self.listener.fileno(), select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0))
+        self.accept_paused = False
+
+    def _pause_accepting(self) -> None:
+        """accept() found no descriptor or memory: the listener stays readable, so watching it would wake
+        this loop again at once, forever. Rest it until a connection closes or the back-off ends; the
+        clients wait in the backlog meanwhile (or another worker takes them)."""
+        assert self.listener is not None
+        if not self.accept_paused:
+            self.ep.unregister(self.listener.fileno())  # EPOLLEXCLUSIVE watches cannot be modified
+            self.accept_paused = True
+        self.accept_resume = time.perf_counter() + _ACCEPT_BACKOFF
+
+    def _housekeeping(self) -> None:
+        now = time.perf_counter()
+        if self.accept_paused and now >= self.accept_resume:
+            self._watch_listener()
+        if self.conns and now >= self.next_sweep:
+            self.next_sweep = now + self.sweep_every
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        """Close connections that owe nothing and went quiet; 408 for one stuck half-way in a request."""
+        limit = self.settings.timeout
+        for conn in list(self.conns.values()):
+            if conn.slots or conn.wbuf or conn.closed:
+                continue  # an answer is in the works or on its way: the invocation timeout covers it
+            if conn.parser.partial:
+                if now - conn.started > limit:
+                    body = f"Request not received within {limit:g} s.".encode()
+                    conn.slots.append(_Slot(http1.response(408, "text/plain", body, False), True))
+                    conn.closing = True
+                    self._flush(conn)
+            elif now - conn.last > limit:
+                self._close(conn)
+
     def _accept(self) -> None:
         """Take a few waiting connections (not all: the other workers get theirs) and read them at once."""
         assert self.listener is not None
         for _ in range(8):
             try:
                 sock, _ = self.listener.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            except (BlockingIOError, InterruptedError):
                 return
-            except OSError:  # EMFILE and friends: the other workers may still accept
-                return
+            except OSError as exc:
+                if exc.errno in _OUT_OF_RESOURCES:
+                    self._pause_accepting()
+                    return
+                continue  # that client gave up (ECONNABORTED) or was refused: take the next one
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _Conn(sock)
+            now = time.perf_counter()
+            if not self.conns:
+                self.next_sweep = now + self.sweep_every
+            conn = _Conn(sock, now)
             self.conns[conn.fd] = conn
             conn.events = self._in
             self.ep.register(conn.fd, self._in)
@@ -731,8 +804,11 @@ class ModelServer:
             self._close(conn)
             return
         parser = conn.parser
-        parser.feed(data)
         now = time.perf_counter()
+        conn.last = now
+        if not parser.partial:
+            conn.started = now
+        parser.feed(data)
         touched = False
         while not conn.closing:
             try:
@@ -747,6 +823,7 @@ class ModelServer:
                     touched = True
                 break
             touched |= self._route(conn, req, now)
+            conn.started = now  # whatever follows in the buffer is the next request, begun now
         if touched:
             self._flush(conn)
 
@@ -822,6 +899,7 @@ class ModelServer:
             try:
                 sent = conn.sock.send(wbuf)
                 del wbuf[:sent]
+                conn.last = time.perf_counter()
             except (BlockingIOError, InterruptedError):
                 pass
             except OSError:
@@ -845,6 +923,8 @@ class ModelServer:
         except OSError:
             pass
         conn.sock.close()
+        if self.accept_paused:
+            self.accept_resume = 0.0  # a descriptor is free again: accept at the next turn of the loop
 
     # -- invocation timeout (called from the watchdog thread) --------------------------------------
     def timed_out(self) -> bool:
