@@ -399,3 +399,27 @@ def test_out_of_descriptors_the_worker_rests_instead_of_spinning_and_recovers(
     finally:
         for sock in socks:
             sock.close()
+
+
+def test_a_client_that_stops_reading_its_answer_is_cut_off_after_the_timeout(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "1"}
+    runtime.apply(endpoint("reader", ("a", model_factory(), 1.0, env)))
+    host, port = container_url(runtime, "reader").removeprefix("http://").split(":")
+    [pid] = instances(runtime, "reader")[0]["pids"]
+
+    def sockets() -> int:
+        return sum(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:") for fd in os.listdir(f"/proc/{pid}/fd"))
+
+    before = sockets()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # before connecting: a small window
+    sock.connect((host, int(port)))
+    with sock:
+        sock.sendall(invocation({"pad": "x" * 5_000_000}))  # its echo is ~5 MB: more than the kernel holds
+        time.sleep(3.0)  # not reading: the worker keeps the rest of the answer, then gives up on us
+        received, _ = _read_until_closed(sock, 10)
+    assert received.startswith(b"HTTP/1.1 200 ")
+    assert len(received) < 5_000_000  # cut off: the worker did not keep the rest for us
+    assert sockets() == before  # the worker let go of the connection

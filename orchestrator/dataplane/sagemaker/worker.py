@@ -603,8 +603,9 @@ class ModelServer:
     longer than the window never poll.
 
     Connections that owe nothing are closed after `timeout` seconds (SAGEMAKER_MODEL_SERVER_TIMEOUT)
-    without traffic, and a request still incomplete `timeout` seconds after its first bytes gets 408: a
-    client that stops half-way cannot hold a descriptor forever. When accept() runs out of descriptors
+    without traffic, as are those whose client has not taken any of its answers for that long, and a
+    request still incomplete `timeout` seconds after its first bytes gets 408: a client that stops
+    half-way cannot hold a descriptor (or megabytes of answers) forever. When accept() runs out of descriptors
     the listener rests for a moment (or until a connection closes) instead of waking the loop in a spin.
     """
 
@@ -755,11 +756,18 @@ class ModelServer:
             self._sweep(now)
 
     def _sweep(self, now: float) -> None:
-        """Close connections that owe nothing and went quiet; 408 for one stuck half-way in a request."""
+        """Close connections that went quiet: owing nothing, or with answers their client stopped reading;
+        408 for one stuck half-way in a request."""
         limit = self.settings.timeout
         for conn in list(self.conns.values()):
-            if conn.slots or conn.wbuf or conn.closed:
-                continue  # an answer is in the works or on its way: the invocation timeout covers it
+            if conn.closed:
+                continue
+            if conn.wbuf:
+                if now - conn.last > limit:  # nothing could be sent for that long: the client stopped reading
+                    self._close(conn)
+                continue
+            if conn.slots:
+                continue  # an answer is in the works: the invocation timeout covers it
             if conn.parser.partial:
                 if now - conn.started > limit:
                     body = f"Request not received within {limit:g} s.".encode()
