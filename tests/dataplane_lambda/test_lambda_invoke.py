@@ -212,3 +212,41 @@ def test_functions_do_not_share_processes(lambda_client: Any, deploy: Callable[.
     assert a["pid"] != b["pid"]
     assert a["calls"] == 1 and b["calls"] == 1
     assert json.dumps(a["env"]["AWS_LAMBDA_FUNCTION_NAME"]) != json.dumps(b["env"]["AWS_LAMBDA_FUNCTION_NAME"])
+
+
+def test_workers_per_function_are_capped_and_extra_invocations_wait(
+    control_plane: ControlPlane, deploy: Callable[..., str]
+) -> None:
+    """At most `default_max_workers()` warm processes per function (the service inherits this process's
+    environment and cores); concurrent invocations beyond that wait for a worker instead of failing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+    from botocore.config import Config
+
+    from orchestrator.dataplane.lambdas.worker_pool import default_max_workers
+
+    cap = default_max_workers()
+    callers = cap + 3
+    client = boto3.client(
+        "lambda", endpoint_url=control_plane.url, region_name="us-east-1", aws_access_key_id="test",
+        aws_secret_access_key="test", config=Config(max_pool_connections=callers, read_timeout=30, retries={"max_attempts": 1}),
+    )
+    name = deploy({"app.py": ECHO}, timeout=10)
+    with ThreadPoolExecutor(callers) as pool:
+        results = list(pool.map(lambda _: invoke(client, name, {"sleep": 0.5}), range(callers)))
+    assert all(response["StatusCode"] == 200 and "FunctionError" not in response for response, _ in results)
+    assert len({payload["pid"] for _, payload in results}) == cap
+    assert sorted(payload["calls"] for _, payload in results)[-1] >= 2  # some workers served twice
+
+
+def test_default_worker_cap_follows_the_cores_and_the_environment() -> None:
+    from orchestrator.dataplane.lambdas.worker_pool import default_max_workers
+
+    assert default_max_workers({}, cores=1) == 4
+    assert default_max_workers({}, cores=2) == 4
+    assert default_max_workers({}, cores=8) == 16
+    assert default_max_workers({"ORCHESTRATOR_LAMBDA_MAX_WORKERS": "10"}, cores=2) == 10
+    for bad in ("ten", "0", "-3"):
+        with pytest.raises(ValueError, match="ORCHESTRATOR_LAMBDA_MAX_WORKERS"):
+            default_max_workers({"ORCHESTRATOR_LAMBDA_MAX_WORKERS": bad}, cores=2)
