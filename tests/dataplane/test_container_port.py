@@ -259,9 +259,18 @@ def test_serve_settings_come_from_the_model_environment() -> None:
     assert ServeSettings.from_env({"TS_JOB_QUEUE_SIZE": "10", "SAGEMAKER_TS_BATCH_SIZE": "x"}, 4, 0).queue_size == 2
 
 
-@pytest.mark.parametrize(("gap", "spins"), [(0.0, True), (0.5, False)])
-def test_busy_poll_only_while_requests_follow_each_other_closely(gap: float, spins: bool) -> None:
-    """After a lone request the worker polls instead of sleeping only if recent gaps were short."""
+class _Runnable:
+    def __init__(self, free: bool) -> None:
+        self.free = free
+
+    def core_free(self) -> bool:
+        return self.free
+
+
+@pytest.mark.parametrize(("gap", "core_free", "spins"), [(0.0, True, True), (0.5, True, False), (0.0, False, False)])
+def test_busy_poll_only_while_requests_follow_each_other_closely(gap: float, core_free: bool, spins: bool) -> None:
+    """After a lone request the worker polls instead of sleeping only if recent gaps were short and a
+    core is free (polling on a crowded machine takes the CPU the client needs to send the next one)."""
     import threading
 
     from orchestrator.dataplane.sagemaker.worker import ModelServer
@@ -270,6 +279,7 @@ def test_busy_poll_only_while_requests_follow_each_other_closely(gap: float, spi
     try:
         server = ModelServer(object(), front, None, ServeSettings(busy_poll=0.2))  # type: ignore[arg-type]
         server.spin_armed, server.gap = True, gap
+        server.runnable = _Runnable(core_free)  # type: ignore[assignment]
         threading.Timer(0.1, lambda: peer.sendall(b"x")).start()
         cpu0 = time.process_time()
         events = server._wait(None)
@@ -423,3 +433,21 @@ def test_a_client_that_stops_reading_its_answer_is_cut_off_after_the_timeout(
     assert received.startswith(b"HTTP/1.1 200 ")
     assert len(received) < 5_000_000  # cut off: the worker did not keep the rest for us
     assert sockets() == before  # the worker let go of the connection
+
+
+def test_runnable_tasks_read_from_loadavg(tmp_path: Path) -> None:
+    from orchestrator.dataplane.sagemaker.worker import RunnableTasks
+
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("0.52 0.61 0.70 3/412 99871\n")
+    tasks = RunnableTasks(str(loadavg))
+    tasks.cores = 2
+    assert tasks.count() == 3 and not tasks.core_free()  # this worker and two others on two cores
+    loadavg.write_text("0.52 0.61 0.70 2/412 99871\n")  # re-read on every call, not cached
+    assert tasks.count() == 2 and tasks.core_free()
+    loadavg.write_text("garbage\n")
+    assert tasks.count() is None and tasks.core_free()  # unreadable: behave as before (poll)
+    missing = RunnableTasks(str(tmp_path / "absent"))
+    assert missing.count() is None and missing.core_free()
+    real = RunnableTasks()
+    assert real.cores >= 1 and (real.count() or 1) >= 1  # this process is running while it reads

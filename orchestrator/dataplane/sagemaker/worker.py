@@ -590,6 +590,35 @@ _ACCEPT_BACKOFF = 0.1  # seconds without accepting after accept() ran out of des
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
+class RunnableTasks:
+    """How many tasks the kernel has runnable right now, machine-wide (the 4th field of /proc/loadavg),
+    against the cores this process may use: polling without sleeping only pays while a core is free.
+    The file stays open and is re-read with pread: one cheap syscall per decision."""
+
+    def __init__(self, path: str = "/proc/loadavg") -> None:
+        try:
+            self.cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            self.cores = os.cpu_count() or 1
+        try:
+            self.fd: int | None = os.open(path, os.O_RDONLY)
+        except OSError:
+            self.fd = None
+
+    def count(self) -> int | None:
+        if self.fd is None:
+            return None
+        try:
+            return int(os.pread(self.fd, 128, 0).split()[3].split(b"/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def core_free(self) -> bool:
+        """True when the runnable tasks (this one included) fit on the cores, or when nobody can tell."""
+        running = self.count()
+        return running is None or running <= self.cores
+
+
 class ModelServer:
     """The worker's event loop: front-end batches on the socketpair, and the container port.
 
@@ -623,6 +652,7 @@ class ModelServer:
         self.front_buf = bytearray()
         self.spin_armed = False
         self.gap = 0.0  # moving average of the idle time after a lone request (seconds)
+        self.runnable = RunnableTasks()
         self.busy: list[tuple[_Conn, _Slot, WireRequest, bool, float]] | None = None  # the batch in the handler
         self.busy_since = 0.0
         self.sweep_every = max(0.05, min(1.0, settings.timeout / 4))
@@ -692,13 +722,14 @@ class ModelServer:
             return poll(timeout)
         # After a lone request: how long until the next one? Poll for it without sleeping only while
         # the recent gaps were shorter than the busy-poll window, so the polling costs at most about
-        # what the wake-up would; on longer gaps (a client that thinks between requests, or a core
-        # another process needs) the worker sleeps at once.
+        # what the wake-up would, and only while a core is free: when more tasks are runnable than
+        # there are cores (the client, the front end or the other workers need the CPU to produce the
+        # next request) polling would only take it from them. Otherwise the worker sleeps at once.
         self.spin_armed = False
         start = time.perf_counter()
         busy = self.settings.busy_poll
         events: list[tuple[int, int]] = []
-        if self.gap < busy:
+        if self.gap < busy and self.runnable.core_free():
             end = start + busy
             while not events and time.perf_counter() < end:
                 events = poll(0)
