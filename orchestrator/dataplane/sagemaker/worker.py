@@ -628,14 +628,15 @@ class ModelServer:
     delay and only while another request is partly received — never on an empty queue. After a lone
     request the loop polls for up to `busy_poll` seconds before it sleeps, while recent gaps between
     requests were shorter than that: a lone client's next request then costs no wake-up (on a VM, most of
-    a small request's latency). A busy worker (batches of several) and a worker whose clients pause
-    longer than the window never poll.
+    a small request's latency). A busy worker (batches of several), a worker whose clients pause longer
+    than the window and a worker on a machine with no free core never poll.
 
     Connections that owe nothing are closed after `timeout` seconds (SAGEMAKER_MODEL_SERVER_TIMEOUT)
     without traffic, as are those whose client has not taken any of its answers for that long, and a
     request still incomplete `timeout` seconds after its first bytes gets 408: a client that stops
-    half-way cannot hold a descriptor (or megabytes of answers) forever. When accept() runs out of descriptors
-    the listener rests for a moment (or until a connection closes) instead of waking the loop in a spin.
+    half-way cannot hold a descriptor (or megabytes of answers) forever. When accept() runs out of
+    descriptors the listener rests for a moment (or until a connection closes) instead of waking the
+    loop in a spin.
     """
 
     def __init__(self, service: HandlerService, front: socket.socket | None, listener: socket.socket | None, settings: ServeSettings) -> None:
@@ -647,6 +648,8 @@ class ModelServer:
         self.listener = listener
         self.ep = select.epoll()
         self._in, self._out = select.EPOLLIN, select.EPOLLOUT
+        # one sleeping worker is woken per new connection: connections spread over idle workers
+        self._listen_events = select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0)
         self.conns: dict[int, _Conn] = {}
         self.pending: deque[tuple[_Conn, _Slot, WireRequest, bool, float]] = deque()
         self.front_buf = bytearray()
@@ -698,6 +701,7 @@ class ModelServer:
         return 0.0 if wait is None else wait
 
     def _housekeeping_wait(self) -> float | None:
+        """Seconds until the next connection sweep or listener resume (None: neither is due)."""
         if not self.conns and not self.accept_paused:
             return None
         due = min(self.next_sweep if self.conns else float("inf"), self.accept_resume if self.accept_paused else float("inf"))
@@ -762,10 +766,7 @@ class ModelServer:
     # -- the container port -----------------------------------------------------------------------
     def _watch_listener(self) -> None:
         assert self.listener is not None
-        import select
-
-        # one sleeping worker is woken per new connection: connections spread over idle workers
-        self.ep.register(self.listener.fileno(), select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0))
+        self.ep.register(self.listener.fileno(), self._listen_events)
         self.accept_paused = False
 
     def _pause_accepting(self) -> None:
