@@ -223,7 +223,21 @@ def test_port_survives_a_killed_worker_and_closes_with_the_endpoint(
     url = container_url(runtime, "life")
     victim = instances(runtime, "life")[0]["pids"][0]
     os.kill(victim, signal.SIGKILL)
-    with ThreadPoolExecutor(8) as pool:  # new connections go to the surviving (or restarted) worker
+
+    def exited() -> bool:  # every thread gone: its files, the listening socket among them, are closed
+        try:
+            tasks = os.listdir(f"/proc/{victim}/task")
+            with open(f"/proc/{victim}/status") as f:
+                return tasks == [str(victim)] and "\nState:\tZ" in f.read()
+        except FileNotFoundError:
+            return True
+
+    deadline = time.monotonic() + 10
+    while not exited() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # While a killed worker's threads were still exiting (tens of ms), a new connection could be hashed
+    # to its socket and reset with it, as its open connections are; now all go to the surviving worker.
+    with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda i: post(url, {"i": i})[0], range(40)))
     assert statuses == [200] * 40
     runtime.delete("life")
@@ -451,3 +465,46 @@ def test_runnable_tasks_read_from_loadavg(tmp_path: Path) -> None:
     assert missing.count() is None and missing.core_free()
     real = RunnableTasks()
     assert real.cores >= 1 and (real.count() or 1) >= 1  # this process is running while it reads
+
+
+def test_new_connections_spread_evenly_over_the_workers(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    """Each worker listens on the port with its own SO_REUSEPORT socket: the kernel hashes new connections
+    over them, so a worker that happens to be awake (polling after a lone client) cannot take a whole
+    burst. With one shared listening socket, 64 of 64 connections on one worker were seen."""
+    runtime.apply(endpoint("spread", ("a", model_factory(), 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})))
+    url = container_url(runtime, "spread")
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as hot:  # one worker busy-polls after these
+        for i in range(50):
+            hot.sendall(invocation({"i": i}))
+            assert hot.recv(65536).startswith(b"HTTP/1.1 200 ")
+        socks = [socket.create_connection((host, int(port)), timeout=10) for _ in range(32)]
+    try:
+        pids = []
+        for i, sock in enumerate(socks):
+            [(status, body)] = raw_exchange_on(sock, invocation({"n": i}))
+            assert status == 200
+            pids.append(json.loads(body)["pid"])
+    finally:
+        for sock in socks:
+            sock.close()
+    counts = sorted(pids.count(pid) for pid in set(pids))
+    assert len(counts) == 2 and counts[0] >= 4, counts  # Binomial(32, 1/2) falls below 4 once in 10^6 runs
+
+
+def raw_exchange_on(sock: socket.socket, data: bytes) -> list[tuple[int, bytes]]:
+    """One request and its answer (status, body) on an open connection."""
+    sock.sendall(data)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed"
+        buf += chunk
+    head, body = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    length = next(int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length:"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return [(int(lines[0].split()[1]), body[:length])]

@@ -36,8 +36,9 @@ through `predict_fn`, so each request gets exactly the answer it would get alone
 batch is simply the per-request contract applied in order.
 
 Serving: `ModelServer` is the worker's event loop. It answers the front end's batches on the socketpair
-and, when given the instance's listening socket (`--listen-fd`), the container contract on it
-(container_http.py): the same handlers, its own batching, queue bound and invocation timeout.
+and, when given the instance's container port (`--listen-port`), the container contract on its own
+SO_REUSEPORT socket on that port (container_http.py): the same handlers, its own batching, queue bound
+and invocation timeout.
 
 Parent-death guard: the worker exits when its socket to the front end reaches EOF, when its parent
 pid changes (a watchdog thread), and via prctl(PR_SET_PDEATHSIG, SIGKILL) on Linux.
@@ -648,8 +649,7 @@ class ModelServer:
         self.listener = listener
         self.ep = select.epoll()
         self._in, self._out = select.EPOLLIN, select.EPOLLOUT
-        # one sleeping worker is woken per new connection: connections spread over idle workers
-        self._listen_events = select.EPOLLIN | getattr(select, "EPOLLEXCLUSIVE", 0)
+        self._listen_events = select.EPOLLIN  # this worker's own listener (see listen_on)
         self.conns: dict[int, _Conn] = {}
         self.pending: deque[tuple[_Conn, _Slot, WireRequest, bool, float]] = deque()
         self.front_buf = bytearray()
@@ -772,10 +772,10 @@ class ModelServer:
     def _pause_accepting(self) -> None:
         """accept() found no descriptor or memory: the listener stays readable, so watching it would wake
         this loop again at once, forever. Rest it until a connection closes or the back-off ends; the
-        clients wait in the backlog meanwhile (or another worker takes them)."""
+        clients wait in this worker's backlog meanwhile."""
         assert self.listener is not None
         if not self.accept_paused:
-            self.ep.unregister(self.listener.fileno())  # EPOLLEXCLUSIVE watches cannot be modified
+            self.ep.unregister(self.listener.fileno())
             self.accept_paused = True
         self.accept_resume = time.perf_counter() + _ACCEPT_BACKOFF
 
@@ -810,7 +810,8 @@ class ModelServer:
                 self._close(conn)
 
     def _accept(self) -> None:
-        """Take a few waiting connections (not all: the other workers get theirs) and read them at once."""
+        """Take up to a few waiting connections per turn of the loop (the requests on connections already
+        open are not held up behind a burst of new ones) and read each at once."""
         assert self.listener is not None
         for _ in range(8):
             try:
@@ -983,12 +984,44 @@ class ModelServer:
         return True
 
 
+def listen_on(port: int) -> socket.socket:
+    """This worker's own listening socket on the instance's container port. Every worker of the instance
+    has one (SO_REUSEPORT), and the kernel spreads new connections over them by a hash of the client's
+    address: evenly, whichever worker happens to be awake. Opened only once the model is loaded, so a
+    worker never accepts a connection it cannot serve."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past connections in TIME_WAIT
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(1024)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+_LISTENER: list[socket.socket] = []  # this worker's listening socket, closed first on the way out
+
+
+def _exit(code: int) -> None:
+    """Leave at once, the listening socket first: a multi-threaded process takes tens of milliseconds to
+    exit (torch's threads), and connections the kernel hashed to a socket still open meanwhile would be
+    reset when it closes; closed first, they all go to the other workers."""
+    for listener in _LISTENER:
+        try:
+            listener.close()
+        except OSError:
+            pass
+    os._exit(code)
+
+
 def _watch_timeouts(server: ModelServer) -> None:
     def watch() -> None:
         while True:
             time.sleep(0.25)
             if server.timed_out():
-                os._exit(3)
+                _exit(3)
 
     threading.Thread(target=watch, name="invocation-timeout", daemon=True).start()
 
@@ -998,8 +1031,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fd", type=int, required=True)
-    parser.add_argument("--listen-fd", type=int, default=None, help="the instance's container port (shared by its workers)")
-    parser.add_argument("--workers", type=int, default=1, help="workers sharing the container port")
+    parser.add_argument("--listen-port", type=int, default=None, help="the instance's container port (SO_REUSEPORT)")
+    parser.add_argument("--workers", type=int, default=1, help="workers listening on the container port")
     parser.add_argument("--busy-poll-us", type=int, default=0)
     parser.add_argument("--model-dir", required=True)
     parser.add_argument("--model-name", default="model")
@@ -1008,9 +1041,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site-dir", action="append", default=[])
     args = parser.parse_args(argv)
     _guard_parent(args.parent_pid)
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: _exit(0))
     sock = socket.socket(fileno=args.fd)
-    listener = socket.socket(fileno=args.listen_fd) if args.listen_fd is not None else None
     add_site_packages(args.site_dir)
     os.chdir(args.model_dir)
     try:
@@ -1025,6 +1057,12 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:  # noqa: BLE001 - any load failure is reported, with its text
         traceback.print_exc(file=sys.stderr)
         sock.sendall(encode_frame(KIND_LOAD_FAILED, f"{type(exc).__name__}: {exc}".encode()))
+        return 1
+    try:
+        listener = listen_on(args.listen_port) if args.listen_port is not None else None
+        _LISTENER.extend([listener] if listener is not None else [])
+    except OSError as exc:
+        sock.sendall(encode_frame(KIND_LOAD_FAILED, f"cannot listen on the container port {args.listen_port}: {exc}".encode()))
         return 1
     gc.collect()
     gc.freeze()  # the model's object graph is long-lived: keep it out of every future GC pass
