@@ -67,6 +67,20 @@ def post(url: str, payload: object, headers: dict[str, str] | None = None, timeo
         return err.code, err.headers["Content-Type"], err.read()
 
 
+def read_response(sock: socket.socket, buf: bytes = b"") -> tuple[int, bytes, bytes]:
+    """The next answer on `sock` (status, body) and whatever followed it; `buf` is what was read before."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed before a complete response"
+        buf += chunk
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    length = next(int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length:"))
+    while len(buf) < length:
+        buf += sock.recv(65536)
+    return int(lines[0].split()[1]), buf[:length], buf[length:]
+
+
 def raw_exchange(url: str, data: bytes, responses: int, timeout: float = 10) -> list[tuple[int, bytes]]:
     """Send `data` on one connection and read `responses` answers (status, body), in order."""
     host, port = url.removeprefix("http://").split(":")
@@ -75,18 +89,16 @@ def raw_exchange(url: str, data: bytes, responses: int, timeout: float = 10) -> 
         sock.sendall(data)
         buf = b""
         while len(out) < responses:
-            while b"\r\n\r\n" not in buf:
-                chunk = sock.recv(65536)
-                assert chunk, f"connection closed after {len(out)} responses"
-                buf += chunk
-            head, buf = buf.split(b"\r\n\r\n", 1)
-            lines = head.decode().split("\r\n")
-            length = next(int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length:"))
-            while len(buf) < length:
-                buf += sock.recv(65536)
-            out.append((int(lines[0].split()[1]), buf[:length]))
-            buf = buf[length:]
+            status, body, buf = read_response(sock, buf)
+            out.append((status, body))
     return out
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def invocation(payload: object, extra: str = "") -> bytes:
@@ -254,15 +266,9 @@ def test_an_idle_worker_does_not_spin(runtime: LocalSageMakerRuntime, model_fact
     for i in range(20):
         assert post(url, {"i": i})[0] == 200
     time.sleep(0.2)
-
-    def cpu() -> float:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    before = cpu()
+    before = process_cpu(pid)
     time.sleep(1.0)
-    assert cpu() - before < 0.1
+    assert process_cpu(pid) - before < 0.1
 
 
 def test_serve_settings_come_from_the_model_environment() -> None:
@@ -406,15 +412,9 @@ def test_out_of_descriptors_the_worker_rests_instead_of_spinning_and_recovers(
         waiting = socks[free]
         waiting.sendall(invocation({"i": "waiting"}))
         time.sleep(0.3)
-
-        def cpu() -> float:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-        before = cpu()
+        before = process_cpu(pid)
         time.sleep(1.0)
-        assert cpu() - before < 0.2  # resting, not spinning on a readable listener
+        assert process_cpu(pid) - before < 0.2  # resting, not spinning on a readable listener
         if free:
             socks[0].close()  # frees a descriptor in the worker once it sees the close
         else:
@@ -484,7 +484,8 @@ def test_new_connections_spread_evenly_over_the_workers(
     try:
         pids = []
         for i, sock in enumerate(socks):
-            [(status, body)] = raw_exchange_on(sock, invocation({"n": i}))
+            sock.sendall(invocation({"n": i}))
+            status, body, _ = read_response(sock)
             assert status == 200
             pids.append(json.loads(body)["pid"])
     finally:
@@ -492,19 +493,3 @@ def test_new_connections_spread_evenly_over_the_workers(
             sock.close()
     counts = sorted(pids.count(pid) for pid in set(pids))
     assert len(counts) == 2 and counts[0] >= 4, counts  # Binomial(32, 1/2) falls below 4 once in 10^6 runs
-
-
-def raw_exchange_on(sock: socket.socket, data: bytes) -> list[tuple[int, bytes]]:
-    """One request and its answer (status, body) on an open connection."""
-    sock.sendall(data)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        assert chunk, "connection closed"
-        buf += chunk
-    head, body = buf.split(b"\r\n\r\n", 1)
-    lines = head.decode().split("\r\n")
-    length = next(int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length:"))
-    while len(body) < length:
-        body += sock.recv(65536)
-    return [(int(lines[0].split()[1]), body[:length])]
