@@ -52,7 +52,7 @@ def default_max_workers(env: Mapping[str, str] = os.environ, cores: int | None =
     few workers per core keep the cores busy, and more only make them take turns with cold caches. The
     predictor behind the API on 2 cores (benchmarks/api_lambda_path.py, 64 connections): 2 workers
     728-759 req/s, 4 workers 884-997, 6 workers 831-967, 10 workers 777-911, with the Lambda CPU per
-    request rising from 1.28-1.42 ms at 4 to 1.55-1.86 ms at 10.
+    request rising from 1.23-1.56 ms at 4 to 1.55-1.86 ms at 10 (back-to-back pairs).
     """
     raw = env.get("ORCHESTRATOR_LAMBDA_MAX_WORKERS", "").strip()
     if raw:
