@@ -152,8 +152,8 @@ class WorkerProcess(asyncio.Protocol):
             str(inst.busy_poll_us),
         ]
         pass_fds = [child.fileno()]
-        if inst.listener is not None:
-            cmd += ["--listen-port", str(inst.listener.getsockname()[1])]
+        if inst.port_holder is not None:
+            cmd += ["--listen-port", str(inst.port_holder.getsockname()[1])]
         for directory in site.getsitepackages():  # -S also skips venv detection: name them
             cmd += ["--site-dir", directory]
         try:
@@ -354,7 +354,7 @@ class ModelInstance:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.process_env = self._process_env()
         self.busy_poll_us = default_busy_poll_us() if busy_poll_us is None else max(0, busy_poll_us)
-        self.listener: socket.socket | None = None
+        self.port_holder: socket.socket | None = None  # holds the container port's number (reserve_port)
         # the instance's container port (`GET /ping`, `POST /invocations`), as port 8080 in SageMaker
         self.container_url: str | None = None
 
@@ -373,9 +373,9 @@ class ModelInstance:
     async def start(self) -> None:
         """Start every worker; raise ModelLoadError (with the model's text) if any cannot load."""
         self.loop = asyncio.get_running_loop()
-        if self.listener is None:
-            self.listener = reserve_port()
-            self.container_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        if self.port_holder is None:
+            self.port_holder = reserve_port()
+            self.container_url = f"http://127.0.0.1:{self.port_holder.getsockname()[1]}"
         self.workers = [WorkerProcess(self, i) for i in range(self.workers_count)]
         results = await asyncio.gather(*(w.start(self.load_timeout) for w in self.workers), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
@@ -403,9 +403,9 @@ class ModelInstance:
         while self.queue:
             self.queue.popleft().finish(503, "text/plain", b"Instance stopped.")
         await asyncio.gather(*(w.stop(self.stop_grace) for w in self.workers), return_exceptions=True)
-        if self.listener is not None:
-            self.listener.close()
-            self.listener, self.container_url = None, None
+        if self.port_holder is not None:
+            self.port_holder.close()
+            self.port_holder, self.container_url = None, None
 
     def pids(self) -> list[int]:
         return [w.pid for w in self.workers if w.alive and w.pid is not None]
