@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dataplane_helpers import endpoint
+from dataplane_helpers import ECHO, endpoint
 
 from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
 from orchestrator.dataplane.sagemaker.worker import ServeSettings
@@ -99,6 +99,23 @@ def process_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fully_exited(pid: int) -> bool:
+    """Every thread of the process is gone (a zombie or reaped): its files are closed."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        with open(f"/proc/{pid}/status") as f:
+            return tasks == [str(pid)] and "\nState:\tZ" in f.read()
+    except FileNotFoundError:
+        return True
+
+
+def listening_sockets(port: int) -> int:
+    """TCP sockets in LISTEN state on `port` (IPv4, this network namespace)."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return sum(1 for row in rows if row[3] == "0A" and int(row[1].rsplit(":", 1)[1], 16) == port)
 
 
 def invocation(payload: object, extra: str = "") -> bytes:
@@ -235,17 +252,8 @@ def test_port_survives_a_killed_worker_and_closes_with_the_endpoint(
     url = container_url(runtime, "life")
     victim = instances(runtime, "life")[0]["pids"][0]
     os.kill(victim, signal.SIGKILL)
-
-    def exited() -> bool:  # every thread gone: its files, the listening socket among them, are closed
-        try:
-            tasks = os.listdir(f"/proc/{victim}/task")
-            with open(f"/proc/{victim}/status") as f:
-                return tasks == [str(victim)] and "\nState:\tZ" in f.read()
-        except FileNotFoundError:
-            return True
-
     deadline = time.monotonic() + 10
-    while not exited() and time.monotonic() < deadline:
+    while not fully_exited(victim) and time.monotonic() < deadline:
         time.sleep(0.01)
     # While a killed worker's threads were still exiting (tens of ms), a new connection could be hashed
     # to its socket and reset with it, as its open connections are; now all go to the surviving worker.
@@ -493,3 +501,27 @@ def test_new_connections_spread_evenly_over_the_workers(
             sock.close()
     counts = sorted(pids.count(pid) for pid in set(pids))
     assert len(counts) == 2 and counts[0] >= 4, counts  # Binomial(32, 1/2) falls below 4 once in 10^6 runs
+
+
+def test_a_worker_told_to_stop_closes_its_listener_before_it_exits(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path]
+) -> None:
+    """SIGTERM (or the invocation timeout) closes the worker's listening socket first, then exits. Exiting
+    takes tens of milliseconds for a process with a large memory (here 512 MiB of model, about 50 ms on
+    this machine); a socket still listening meanwhile would take connections only to reset them."""
+    ballast = ECHO + "\n_WEIGHTS = bytearray(b'\\x01') * (512 << 20)  # a large model in memory\n"
+    runtime.apply(endpoint("stop", ("a", model_factory(ballast), 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})))
+    url = container_url(runtime, "stop")
+    port = int(url.rsplit(":", 1)[1])
+    victim = instances(runtime, "stop")[0]["pids"][0]
+    assert listening_sockets(port) == 2
+    os.kill(victim, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while listening_sockets(port) > 1 and time.monotonic() < deadline:
+        pass
+    answered = 0
+    while not fully_exited(victim):  # every connection now goes to the other worker's socket
+        assert post(url, {"i": answered}, timeout=5)[0] == 200
+        answered += 1
+    # Closed only by the exit itself, the socket would outlive the memory teardown and this window be empty.
+    assert answered >= 3, answered

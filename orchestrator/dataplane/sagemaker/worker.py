@@ -649,7 +649,6 @@ class ModelServer:
         self.listener = listener
         self.ep = select.epoll()
         self._in, self._out = select.EPOLLIN, select.EPOLLOUT
-        self._listen_events = select.EPOLLIN  # this worker's own listener (see listen_on)
         self.conns: dict[int, _Conn] = {}
         self.pending: deque[tuple[_Conn, _Slot, WireRequest, bool, float]] = deque()
         self.front_buf = bytearray()
@@ -766,7 +765,7 @@ class ModelServer:
     # -- the container port -----------------------------------------------------------------------
     def _watch_listener(self) -> None:
         assert self.listener is not None
-        self.ep.register(self.listener.fileno(), self._listen_events)
+        self.ep.register(self.listener.fileno(), self._in)
         self.accept_paused = False
 
     def _pause_accepting(self) -> None:
