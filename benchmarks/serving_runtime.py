@@ -7,6 +7,11 @@ batch 16 / 5 ms, printing req/s, p50 and p99 for two paths into the same variant
 container port (the model server alone, what TorchServe is compared with) and InvokeEndpoint (variant
 routing, metrics, and with `--capture` 100 % data capture to a local dir).
 
+It first prints the floor: the model's handlers in one process without HTTP, per request alone and
+per request in a batch of 64, which the issue put at ~80-90 us and ~11 us on this machine. Every
+figure of a run scales with it, and this VM's speed drifts by up to 2x within an hour, so compare runs
+through it, never across hours by their raw req/s.
+
     .venv/bin/python benchmarks/serving_runtime.py [--duration 10] [--capture] [--torchserve] [--model-dir D] [--plot out.png]
 
 (--model-dir: an extracted model directory answering {"sentence": ...}, e.g. model-a's code/ + artifacts;
@@ -119,6 +124,47 @@ WRK_LUA = textwrap.dedent(
     wrk.headers["Content-Type"] = "application/json"
     """
 )
+
+
+# The issue's "floor": the model's own handlers in one process, no HTTP, no second process. Run through the
+# worker's HandlerService (the code the workers run) in a fresh interpreter, so that the figure tells how
+# fast this machine is today: this VM's speed drifts by up to 2x within an hour, and every figure above
+# it scales with it.
+FLOOR_PY = textwrap.dedent(
+    """
+    import importlib.util, json, statistics, sys, time
+    worker_path, model_dir, body, lone = sys.argv[1], sys.argv[2], sys.argv[3].encode(), int(sys.argv[4])
+    spec = importlib.util.spec_from_file_location("sm_worker", worker_path)
+    w = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(w)
+    svc = w.HandlerService(w.load_user_module(model_dir, "inference.py"), model_dir)
+    out = {}
+    for size, n in ((1, lone), (64, max(1, lone // 50))):
+        batch = [w.WireRequest(i, "application/json", "application/json", "", "", body) for i in range(size)]
+        assert all(r.status == 200 for r in svc.handle_batch(batch)), "the model did not answer 200"
+        rounds = []
+        for _ in range(7):
+            started = time.perf_counter()
+            for _ in range(n):
+                svc.handle_batch(batch)
+            rounds.append((time.perf_counter() - started) / (n * size) * 1e6)
+        out[size] = statistics.median(rounds)
+    print(json.dumps(out))
+    """
+)
+
+
+def measure_floor(model_dir: Path, lone_requests: int = 2000) -> tuple[float, float]:
+    """Microseconds per request alone and per request in a batch of 64, in one process without HTTP
+    (the median of 7 rounds of `lone_requests` requests alone, and of a 50th as many batches)."""
+    worker = ROOT / "orchestrator" / "dataplane" / "sagemaker" / "worker.py"
+    body = json.dumps({"sentence": SENTENCE})
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", FLOOR_PY, str(worker), str(model_dir), body, str(lone_requests)],
+        capture_output=True, text=True, check=True, cwd=model_dir,
+    )
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(figures["1"]), float(figures["64"])
 
 
 def build_model(dest: Path) -> Path:
@@ -322,6 +368,13 @@ def main() -> int:
         if args.only:
             configs = [c for c in configs if c[0] == args.only]
         rows: list[tuple[str, str, int, dict[str, float]]] = []
+        alone, batched = measure_floor(model_dir)
+        print(
+            f"floor, one process without HTTP: {alone:.0f} us per request alone, {batched:.1f} us per request "
+            f"batched by 64 (the issue measured ~80-90 and ~11 on this machine: today it runs at "
+            f"{85 / alone:.0%} of that speed)",
+            flush=True,
+        )
         print(f"{'server':<24}{'config':<10}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non2xx':>8}{'front us/req':>14}{'worker us/req':>15}")
         for label, batch, delay in configs:
             env = {
@@ -348,14 +401,15 @@ def main() -> int:
                         rows.append(("torchserve", label, c, r))
                         print(f"{'torchserve':<24}{label:<10}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>8.0f}", flush=True)
         if args.plot:
-            print(f"figure: {plot(rows, Path(args.plot))}")
+            print(f"figure: {plot(rows, Path(args.plot), alone)}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
-def plot(rows: list[tuple[str, str, int, dict[str, float]]], path: Path) -> Path:
-    """Grouped bars: req/s (log scale) and p99 latency per server, for each config x connections."""
+def plot(rows: list[tuple[str, str, int, dict[str, float]]], path: Path, floor_us: float | None = None) -> Path:
+    """Grouped bars: req/s (log scale) and p99 latency per server, for each config x connections; the
+    title carries the floor of the run (`floor_us` per request alone), the machine's speed that day."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -376,7 +430,8 @@ def plot(rows: list[tuple[str, str, int, dict[str, float]]], path: Path) -> Path
     axes[1].set_ylabel("p99 latency (ms, log)")
     axes[1].set_xticks(range(len(groups)), [f"{label}\n{c} conn" for label, c in groups])
     axes[0].legend(loc="upper left", fontsize=8)
-    axes[0].set_title("Serving one variant: EmbeddingBag 20k x 32 -> 4, 2 workers (wrk)")
+    floor = f", floor {floor_us:.0f} us/request in-process" if floor_us else ""
+    axes[0].set_title(f"Serving one variant: EmbeddingBag 20k x 32 -> 4, 2 workers (wrk){floor}")
     for ax in axes:
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,5 +42,17 @@ def test_plot_draws_every_server_into_a_png(tmp_path: Path) -> None:
     rows = [(server, label, c, {"rps": 1000.0 * c, "p99_ms": 1.5})
             for server in ("container port", "InvokeEndpoint", "torchserve")
             for label in ("batch1", "batch16") for c in (1, 16, 64)]
-    path = _bench().plot(rows, tmp_path / "fig" / "serving.png")
+    path = _bench().plot(rows, tmp_path / "fig" / "serving.png", floor_us=120.0)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_floor_is_measured_through_the_handlers_of_the_model(tmp_path: Path) -> None:
+    bench = _bench()
+    model = bench.build_model(tmp_path / "model")
+    alone, batched = bench.measure_floor(model, lone_requests=200)
+    assert 0 < batched < alone < 100_000  # batching 64 costs less per request than one at a time
+    (model / "code" / "inference.py").write_text(  # a model that answers an error is no floor
+        bench.INFERENCE_PY.replace('return data["sentence"]', 'raise BadRequest("no")')
+    )
+    with pytest.raises(subprocess.CalledProcessError):
+        bench.measure_floor(model, lone_requests=200)
