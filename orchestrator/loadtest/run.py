@@ -26,12 +26,17 @@ def load_test(args: argparse.Namespace) -> int:
     cases = cases_mod.load_file(args.cases) if args.cases else cases_mod.from_environment(env.data)
     target = resolve_target(args, env, cases)
     out = args.out or project_root() / "loadtest-results" / f"{env.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    limits = usage_plan_warnings(args, env)
+    for line in limits:
+        print(f"warning: {line}", file=sys.stderr)
     if args.find_max:
         return _find_max(args, env, target, out)
     result = engine.run(_config(args, args.rate, args.duration), target, _progress(args))
     summary = summary_mod.summarize(result)
     summary["environment"] = env.name
     print(summary_mod.render_text(summary))
+    if limits and result_has_status(summary, 429):
+        print("\n429s above: " + " ".join(limits))
     if args.no_report:
         print(f"\nsummary  {report.write_summary(summary, out)}")
     else:
@@ -56,6 +61,54 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--max-error-rate is a fraction between 0 and 1")
     if args.api_key_env and args.api_key_env not in os.environ:
         raise UsageError(f"--api-key-env {args.api_key_env}: the variable is not set")
+
+
+def usage_plan_warnings(args: argparse.Namespace, env: Environment) -> list[str]:
+    """What the environment's own API will refuse in this run: its usage plan throttles every key to
+    ``api.throttle.rate_limit`` requests/s (429 above it) and stops it for the rest of the period past
+    ``api.quota.limit`` requests. Said before the run, so that 429s are not taken for the model's doing.
+    Empty for ``--target endpoint`` and ``--url`` (not the environment's API)."""
+    if args.target != "api" or args.url:
+        return []
+    api = env.data.get("api") or {}
+    throttle, quota = api.get("throttle") or {}, api.get("quota") or {}
+    rate_limit, quota_limit = throttle.get("rate_limit"), quota.get("limit")
+    where = f"(api.throttle.rate_limit of environment {env.name})"
+    warmup = args.warmup if args.warmup is not None else min(2.0, args.duration / 5)
+    out: list[str] = []
+    if isinstance(rate_limit, (int, float)) and rate_limit > 0:
+        if args.find_max and args.max_rate > rate_limit:
+            out.append(
+                f"the API's usage plan throttles each key to {rate_limit:g} requests/s {where}: the search will "
+                "find that limit, not the model's; --target endpoint measures the model"
+            )
+        elif not args.find_max and args.rate > rate_limit:
+            # A token bucket: `burst` requests banked, `rate_limit` more each second; the warmup spends the bank.
+            burst = throttle.get("burst_limit") if isinstance(throttle.get("burst_limit"), (int, float)) else 0
+            total = args.duration + warmup
+            refused = max(0.0, (args.rate - rate_limit) * total - burst) / (args.rate * args.duration)
+            refused = min(refused, 1 - rate_limit / args.rate)
+            expect = (
+                f"expect about {refused:.0%} of the requests to get 429"
+                if refused >= 0.005
+                else f"its burst of {burst:g} covers this run, a longer one gets 429s"
+            )
+            out.append(
+                f"--rate {args.rate:g} is above the API's usage plan throttle of {rate_limit:g} requests/s per key "
+                f"{where}: {expect}; --target endpoint skips the API"
+            )
+    if isinstance(quota_limit, int) and quota_limit > 0 and not args.find_max:
+        planned = args.rate * (args.duration + warmup)
+        if planned > quota_limit:
+            out.append(
+                f"this run sends about {planned:,.0f} requests, more than the key's quota of {quota_limit:,} per "
+                f"{quota.get('period', 'period')} (api.quota.limit): past it the API answers 429 until the period ends"
+            )
+    return out
+
+
+def result_has_status(summary: dict[str, Any], status: int) -> bool:
+    return str(status) in (summary.get("errors_by_status") or {})
 
 
 def resolve_target(args: argparse.Namespace, env: Environment, cases: list[cases_mod.Case]) -> engine.Target:

@@ -202,3 +202,53 @@ def test_cli_resolves_an_endpoint_target_from_a_runtime_base_url(monkeypatch: py
     head = t.render()[0].split(b"\r\n\r\n")[0]
     assert b"Authorization: AWS4-HMAC-SHA256 Credential=test/" in head  # embedded: test credentials
     assert b"X-Amzn-SageMaker-Target-Variant: model-b" in head
+
+
+def _args(**overrides: object) -> argparse.Namespace:
+    base: dict[str, object] = {
+        "target": "api", "url": None, "find_max": False, "rate": 50.0, "duration": 30.0, "warmup": None,
+        "max_rate": 100_000.0,
+    }
+    return argparse.Namespace(**{**base, **overrides})
+
+
+def test_a_rate_above_the_usage_plan_throttle_is_called_out_before_the_run() -> None:
+    from orchestrator.config import load_environment
+    from orchestrator.loadtest.run import result_has_status, usage_plan_warnings
+
+    env = load_environment("local")  # base.json: 100 requests/s per key, 100,000 a day
+    assert usage_plan_warnings(_args(), env) == []
+    [over] = usage_plan_warnings(_args(rate=200.0), env)
+    assert "throttle of 100 requests/s" in over and "about 50% of the requests to get 429" in over
+    assert "api.throttle.rate_limit of environment local" in over
+    # The bucket banks a burst of 200, spent in the warmup: 5 s at 200/s after 1 s loses 400 of 1,000.
+    assert "about 40% of the requests" in usage_plan_warnings(_args(rate=200.0, duration=5.0, warmup=1.0), env)[0]
+    assert "its burst of 200 covers this run" in usage_plan_warnings(_args(rate=110.0, duration=10.0), env)[0]
+    [search] = usage_plan_warnings(_args(find_max=True, rate=None), env)
+    assert "the search will find that limit, not the model's" in search
+    assert usage_plan_warnings(_args(find_max=True, rate=None, max_rate=80.0), env) == []
+    [quota] = usage_plan_warnings(_args(rate=90.0, duration=1200.0), env)  # 108,000 requests
+    assert "more than the key's quota of 100,000 per DAY" in quota
+    # Not the environment's API: its usage plan does not apply.
+    assert usage_plan_warnings(_args(rate=200.0, url="http://127.0.0.1:9/x"), env) == []
+    assert usage_plan_warnings(_args(rate=200.0, target="endpoint"), env) == []
+    assert result_has_status({"errors_by_status": {"429": 3}}, 429)
+    assert not result_has_status({"errors_by_status": {"503": 3}}, 429)
+
+
+def test_the_throttle_warning_is_printed_for_the_environments_api(
+    monkeypatch: pytest.MonkeyPatch, fake_server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .helpers import target
+
+    from orchestrator.cli import main
+    from orchestrator.loadtest import run
+
+    url = fake_server("fixed")
+    monkeypatch.setattr(run, "resolve_target", lambda args, env, cases: target(url))  # no deployed API here
+    argv = ["load-test", "--env", "local", "--rate", "150", "--duration", "1", "--warmup", "0.2", "--quiet",
+            "--no-report", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "warning: --rate 150 is above the API's usage plan throttle of 100 requests/s" in captured.err
+    assert "429s above" not in captured.out  # the fake API throttles nothing
