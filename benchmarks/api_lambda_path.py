@@ -5,6 +5,9 @@ sagemaker-hosting for the predictor case), deploys through boto3 what the api-ho
 (REST API, POST /text, AWS_PROXY, API key + usage plan), then runs wrk at 1, 16 and 64 connections
 against the fast data-plane port and prints req/s, p50 and p99.
 
+With the predictor case it first prints what one boto3 ``invoke_endpoint`` call costs alone (CPU per
+call): the figure the whole path's throughput follows from one hour to the next.
+
 Cases:
   echo       a trivial Lambda returning the request body (the data plane's own overhead)
   predictor  lambda_src/predictor (unmodified) -> InvokeEndpoint on the local SageMaker runtime serving
@@ -269,6 +272,27 @@ def deploy_endpoint(cp: ControlPlane, name: str) -> None:
     raise RuntimeError("endpoint did not come InService")
 
 
+def invoke_endpoint_cpu_us(runtime_url: str, endpoint: str, body: str, calls: int = 500) -> float:
+    """CPU microseconds (of the calling thread; median of 3 rounds) of one boto3 ``invoke_endpoint`` call
+    to the same runtime: the bulk of the predictor's share of every request, and a gauge of the machine's
+    speed of the hour. This VM's speed drifts by 2x and more (0.9 ms one evening, 2.1-2.6 ms the next
+    night, both about 80 % in the interpreter); a run's req/s moves with this figure."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "sagemaker-runtime", endpoint_url=runtime_url, region_name="us-east-1", aws_access_key_id="test",
+        aws_secret_access_key="test", config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+    rounds = []
+    for _ in range(3):
+        started = time.thread_time()
+        for _ in range(calls):
+            client.invoke_endpoint(EndpointName=endpoint, Body=body, ContentType="application/json")["Body"].read()
+        rounds.append((time.thread_time() - started) / calls * 1e6)
+    return sorted(rounds)[1]
+
+
 def check(url: str, body: str, key: str) -> tuple[int, str]:
     req = urllib.request.Request(
         url, data=body.encode(), method="POST", headers={"Content-Type": "application/json", "x-api-key": key}
@@ -316,6 +340,11 @@ def main() -> int:
                 path, key = deploy_api(cp, arn)
                 targets.append(("predictor", path, key))
             print(f"load average before: {os.getloadavg()[0]:.1f} (other processes share the {os.cpu_count()} cores)")
+            if "predictor" in cases:
+                gauge = invoke_endpoint_cpu_us(str(health(cp)["components"]["sagemaker-hosting"]["runtime_url"]),
+                                               "bench-endpoint", body)
+                print(f"boto3 invoke_endpoint alone, in one process: {gauge:.0f} us of CPU per call (inside every "
+                      "predictor request; this machine's speed of the hour)")
             print(
                 f"{'case':<10} {'port':<8} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
                 f"{'cpu ms/req: service':>19} {'lambda':>7} {'model':>6}"
