@@ -1,4 +1,4 @@
-"""The serving benchmark's own parsing and figure (the figures in notes depend on them)."""
+"""The benchmarks' own parsing, figure and speed gauges (the figures in notes depend on them)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,26 @@ def test_floor_is_measured_through_the_handlers_of_the_model(tmp_path: Path) -> 
     )
     with pytest.raises(subprocess.CalledProcessError):
         bench.measure_floor(model, lone_requests=200)
+
+
+def test_invoke_endpoint_gauge_times_real_calls_to_the_runtime(tmp_path: Path) -> None:
+    from botocore.exceptions import ClientError
+
+    from orchestrator.dataplane.sagemaker import EndpointSpec, LocalSageMakerRuntime, ModelSpec, VariantSpec
+
+    spec = importlib.util.spec_from_file_location("api_lambda_path_bench", ROOT / "benchmarks" / "api_lambda_path.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / "model" / "code").mkdir(parents=True)
+    (tmp_path / "model" / "code" / "inference.py").write_text(bench.TINY_MODEL)
+    rt = LocalSageMakerRuntime(work_dir=tmp_path / "work")
+    url = rt.start()
+    try:
+        variant = VariantSpec("primary", ModelSpec("tiny", str(tmp_path / "model"), {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}))
+        assert rt.apply(EndpointSpec("gauge", "cfg", (variant,), None)).status == "InService"
+        assert 0 < bench.invoke_endpoint_cpu_us(url, "gauge", '{"sentence": "a"}', calls=20) < 1_000_000
+        with pytest.raises(ClientError):  # the calls are real: a missing endpoint fails them
+            bench.invoke_endpoint_cpu_us(url, "missing", '{"sentence": "a"}', calls=1)
+    finally:
+        rt.stop()
