@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -79,3 +81,21 @@ def test_invoke_endpoint_gauge_times_real_calls_to_the_runtime(tmp_path: Path) -
             bench.invoke_endpoint_cpu_us(url, "missing", '{"sentence": "a"}', calls=1)
     finally:
         rt.stop()
+
+
+def test_a_process_tree_is_found_and_waited_for() -> None:
+    bench = _bench()
+    parent = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+    try:
+        deadline = time.monotonic() + 5
+        while len(bench.descendants(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        tree = bench.descendants(parent.pid)
+        assert len(tree) == 2 and bench.descendants(os.getpid()).count(parent.pid) == 1
+        started = time.monotonic()
+        bench.wait_gone(tree, timeout=0.3)  # the sleeps outlive the timeout: killed
+        assert 0.3 <= time.monotonic() - started < 5
+        assert not any(bench.running(p) for p in tree)
+    finally:
+        parent.kill()
+        parent.wait()
