@@ -442,14 +442,15 @@ def main() -> int:
                     f"{r['front_us']:>14.1f}{r['worker_us']:>15.1f}",
                     flush=True,
                 )
-            if args.torchserve:
-                venv = Path(args.torchserve_venv)
-                if not (venv / "bin" / "torchserve").exists():
-                    print(f"torchserve not found in {venv}; skipped", file=sys.stderr)
-                else:
-                    for c, r in bench_torchserve(model_dir, batch, delay, conns, args.duration, lua, venv):
-                        rows.append(("torchserve", label, c, r))
-                        print(f"{'torchserve':<24}{label:<10}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>8.0f}", flush=True)
+        # TorchServe last, once ours are done: a JVM leaving the machine slowed the next measurement.
+        venv = Path(args.torchserve_venv)
+        if args.torchserve and not (venv / "bin" / "torchserve").exists():
+            print(f"torchserve not found in {venv}; skipped", file=sys.stderr)
+        elif args.torchserve:
+            for label, batch, delay in configs:
+                for c, r in bench_torchserve(model_dir, batch, delay, conns, args.duration, lua, venv):
+                    rows.append(("torchserve", label, c, r))
+                    print(f"{'torchserve':<24}{label:<10}{c:>6}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non2xx']:>8.0f}", flush=True)
         if args.plot:
             print(f"figure: {plot(rows, Path(args.plot), alone)}")
     finally:
