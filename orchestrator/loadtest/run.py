@@ -74,7 +74,7 @@ def usage_plan_warnings(args: argparse.Namespace, env: Environment) -> list[str]
     throttle, quota = api.get("throttle") or {}, api.get("quota") or {}
     rate_limit, quota_limit = throttle.get("rate_limit"), quota.get("limit")
     where = f"(api.throttle.rate_limit of environment {env.name})"
-    warmup = args.warmup if args.warmup is not None else min(2.0, args.duration / 5)
+    warmup = _warmup(args, args.duration)
     out: list[str] = []
     if isinstance(rate_limit, (int, float)) and rate_limit > 0:
         if args.find_max and args.max_rate > rate_limit:
@@ -149,12 +149,15 @@ def resolve_target(args: argparse.Namespace, env: Environment, cases: list[cases
     return targets.build_target(url, cases, kind="endpoint", api_key=api_key, variant=args.variant, signer=signer)
 
 
+def _warmup(args: argparse.Namespace, duration: float) -> float:
+    return float(args.warmup) if args.warmup is not None else min(2.0, duration / 5)
+
+
 def _config(args: argparse.Namespace, rate: float, duration: float) -> engine.RunConfig:
-    warmup = args.warmup if args.warmup is not None else min(2.0, duration / 5)
     return engine.RunConfig(
         rate=rate,
         duration=duration,
-        warmup=warmup,
+        warmup=_warmup(args, duration),
         arrival=args.arrival,
         seed=args.seed,
         max_in_flight=args.max_in_flight,
