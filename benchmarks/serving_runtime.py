@@ -343,8 +343,8 @@ def bench_torchserve(model_dir: Path, batch: int, delay_ms: int, conns: list[int
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
-        # The next measurement must not share the cores with a TorchServe still shutting down (seen: our
-        # batch 16 at 1 connection at 749 req/s right after it, 2,367-2,477 alone).
+        # The next measurement must not share the cores with a TorchServe still shutting down (seen, when
+        # ours ran next: our batch 16 at 1 connection at 749 req/s right after it, 2,367-2,477 alone).
         wait_gone(tree, timeout=30)
         shutil.rmtree(work, ignore_errors=True)
 
