@@ -322,7 +322,6 @@ def bench_torchserve(model_dir: Path, batch: int, delay_ms: int, conns: list[int
         [str(venv / "bin" / "torchserve"), "--start", "--foreground", "--ncs", "--model-store", str(store), "--models", "bench=bench.mar", "--ts-config", str(work / "config.properties")],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    tree: list[int] = []
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
