@@ -122,6 +122,25 @@ def test_error_with_status_code_keeps_its_status_others_are_500() -> None:
     assert other.status == 500 and b"KeyError" in other.body
 
 
+class OutOfMemoryError(RuntimeError):
+    """Shaped like torch.OutOfMemoryError (matched by name: the worker never imports torch)."""
+
+
+@pytest.mark.parametrize(
+    "error",
+    [MemoryError("cannot allocate 2 GiB"), OutOfMemoryError("CUDA out of memory. Tried to allocate 20 MiB"),
+     RuntimeError("CUDA error: CUBLAS_STATUS_NOT_INITIALIZED")],
+    ids=["MemoryError", "torch-OutOfMemoryError", "cuda-error"],
+)
+def test_out_of_memory_is_507_out_of_resources(error: Exception) -> None:
+    def predict_fn(data: Any, model: Any) -> Any:
+        raise error
+
+    svc = HandlerService(module(model_fn=lambda d: None, predict_fn=predict_fn), "/tmp")
+    r = svc.handle(req(b"{}"))
+    assert r.status == 507 and r.body.startswith(b"Out of resources: ") and str(error).encode() in r.body
+
+
 def test_batch_hook_runs_one_forward_and_failures_fall_back_per_request() -> None:
     calls: list[int] = []
 

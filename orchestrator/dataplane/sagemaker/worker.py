@@ -314,13 +314,22 @@ def default_output_fn(prediction: Any, accept: str) -> Any:
     raise InferenceError(415, f"Accept type {accept} is not supported by this framework.")
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, torch's OutOfMemoryError, or a CUDA error (TorchServe treats those as near-OOM)."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "CUDA" in str(exc)
+
+
 def error_status_and_body(exc: BaseException) -> tuple[int, bytes]:
-    """The container's answer for a handler exception: its own status if it carries one, else 500."""
+    """The container's answer for a handler exception: its own status if it carries one; 507 "Out of
+    resources" when the handler ran out of memory (the model server's answer, as TorchServe gives it);
+    else 500."""
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and 400 <= status <= 599:
         message = getattr(exc, "message", None)
         text = message if isinstance(message, str) and message else str(exc)
         return status, text.encode()
+    if _out_of_memory(exc):
+        return 507, f"Out of resources: {type(exc).__name__}: {exc}".encode()
     return 500, f"{type(exc).__name__}: {exc}".encode()
 
 
