@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
+from orchestrator.dataplane.sagemaker import instance as instance_module
 
 from dataplane_helpers import ECHO, endpoint
 
@@ -87,6 +88,24 @@ def test_invocation_timeout_is_a_424(runtime: LocalSageMakerRuntime, model_facto
         except ClientError:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def test_invoke_endpoint_answers_within_sagemakers_limit_even_if_the_model_server_allows_longer(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SageMaker gives up after 60 s (here 1 s) whatever SAGEMAKER_MODEL_SERVER_TIMEOUT says; the worker,
+    still within the model server's timeout, is not recycled and its late answer is dropped."""
+    monkeypatch.setattr(instance_module, "INVOKE_TIMEOUT_S", 1.0)
+    d = model_factory()
+    runtime.apply(endpoint("patient", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "30"})))
+    pid = json.loads(invoke(smr, "patient")["Body"].read())["pid"]
+    t = time.monotonic()
+    status, resp = error_of(lambda: invoke(smr, "patient", body=b'{"sleep": 2}'))
+    assert status == 424 and "invocation timed out" in resp["Error"]["Message"]
+    assert time.monotonic() - t < 1.9
+    time.sleep(max(0.0, t + 2.3 - time.monotonic()))  # the worker finishes the slow request
+    after = json.loads(invoke(smr, "patient")["Body"].read())
+    assert after["pid"] == pid and after["echo"] == {"x": 1}
 
 
 def test_model_load_failure_fails_the_endpoint_with_the_models_error(

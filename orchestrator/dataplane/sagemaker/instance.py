@@ -23,8 +23,11 @@ was seen, halving throughput). The port outlives worker restarts and closes when
 
 Supervision: a worker whose socket closes (it died, was killed) gets its held requests answered at once
 with the model server's 503 "Worker died." (the runtime API turns that into a 424 ModelError), and is
-restarted; the instance keeps serving on its other workers meanwhile. A batch that outlives the
-invocation timeout is answered as timed out and its worker is recycled.
+restarted; the instance keeps serving on its other workers meanwhile. A request unanswered after 60 s
+(SageMaker's limit, or the model server's timeout if shorter) is answered as timed out; a batch that
+outlives the model server's timeout (SAGEMAKER_MODEL_SERVER_TIMEOUT) also gets its worker recycled, as
+TorchServe does. A longer model-server timeout never lets a caller wait past 60 s: it only spares the
+worker, whose late answer is then dropped.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ log = logging.getLogger(__name__)
 WORKER_SCRIPT = str(Path(wire.__file__).resolve())
 
 STATUS_TIMEOUT = 0  # pseudo status: the container did not answer in time
+# SageMaker's own limit: InvokeEndpoint answers 424 "invocation timed out" after 60 s whatever the model
+# server's timeout (SAGEMAKER_MODEL_SERVER_TIMEOUT) allows. Read when an instance starts.
+INVOKE_TIMEOUT_S = 60.0
 
 
 class ModelLoadError(Exception):
@@ -332,6 +338,7 @@ class ModelInstance:
         delay_ms = _env_float(env, "SAGEMAKER_TS_MAX_BATCH_DELAY", 100.0) if self.batch_size > 1 else 0.0
         self.max_delay = max(0.0, delay_ms) / 1000.0
         self.timeout = _env_float(env, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0)
+        self.answer_within = min(self.timeout, INVOKE_TIMEOUT_S)
         # batch size 1: hand a busy worker its next request ahead of time, so it never idles for an IPC
         # round trip; batching: one batch at a time, so the queue grows into the next (bigger) batch
         self.depth = 2 if self.batch_size == 1 else 1
@@ -515,20 +522,28 @@ class ModelInstance:
             return
 
     async def _sweep(self) -> None:
-        """Answer requests that outlived the invocation timeout; recycle the worker that held them."""
+        """Answer requests that waited longer than `answer_within` as timed out; recycle a worker whose
+        batch outlived the model server's timeout (its requests were answered by then)."""
         while True:
-            await asyncio.sleep(min(1.0, self.timeout / 4))
+            await asyncio.sleep(min(1.0, self.answer_within / 4))
             now = time.perf_counter()
-            limit = now - self.timeout
-            while self.queue and self.queue[0].t_submit < limit:
+            answer_limit, kill_limit = now - self.answer_within, now - self.timeout
+            while self.queue and self.queue[0].t_submit < answer_limit:
                 self.queue.popleft().finish(STATUS_TIMEOUT, "", b"")
             for w in list(self.workers):
-                if w.inflight and min(i.t_dispatch for i in w.inflight.values()) < limit:
+                if not w.inflight:
+                    continue
+                oldest = min(i.t_dispatch for i in w.inflight.values())
+                if oldest < kill_limit:
                     held = list(w.inflight.values())
                     w.inflight.clear()
                     for inv in held:
                         inv.finish(STATUS_TIMEOUT, "", b"")
                     w.kill()  # connection_lost restarts it
+                elif oldest < answer_limit:
+                    for inv in w.inflight.values():  # finish() is once only: the late answer is dropped
+                        if inv.t_dispatch < answer_limit:
+                            inv.finish(STATUS_TIMEOUT, "", b"")
 
 
 def describe_load_failure(model_name: str, variant_name: str, error: BaseException) -> str:

@@ -14,7 +14,8 @@ Error model (rest-json: header `x-amzn-ErrorType`, JSON body with `message`):
   * 400 ValidationError — unknown endpoint, unknown TargetVariant, body > 6 MiB, bad header sizes;
   * 424 ModelError — the container answered non-2xx: `Received client error (4xx) from primary with
     message "<body>"` or `Received server error (5xx) ...`, plus OriginalStatusCode, OriginalMessage and
-    LogStreamArn; or it did not answer within SAGEMAKER_MODEL_SERVER_TIMEOUT (invocation timed out);
+    LogStreamArn; or it did not answer within 60 s, SageMaker's limit (or SAGEMAKER_MODEL_SERVER_TIMEOUT
+    if shorter): invocation timed out;
   * 429 ModelNotReadyException — the endpoint is still being created;
   * 503 ServiceUnavailable — the instance's bounded queue is full;
   * 500 InternalFailure — a bug of ours.
