@@ -171,7 +171,7 @@ def test_wire_format_round_trip() -> None:
     frame = encode_requests(reqs)
     frames, used = split_frames(bytearray(frame + b"\x01"))
     assert used == len(frame) and decode_requests(frames[0][1]) == reqs
-    resps = [WireResponse(7, 200, "application/json", b"{}"), WireResponse(8, 503, "text/plain", b"Worker died.")]
+    resps = [WireResponse(7, 200, "application/json", b"{}", "answered=1"), WireResponse(8, 503, "text/plain", b"Worker died.")]
     frames, _ = split_frames(bytearray(encode_responses(resps)))
     assert decode_responses(frames[0][1]) == resps
 

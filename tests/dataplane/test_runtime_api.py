@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -42,7 +43,35 @@ def test_success_headers_body_and_custom_attributes(served: LocalSageMakerRuntim
     assert json.loads(r["Body"].read())["echo"] == {"x": 1}
     assert r["ContentType"] == "application/json"
     assert r["InvokedProductionVariant"] == "a"
-    assert r["CustomAttributes"] == "trace=abc"
+    assert "CustomAttributes" not in r  # the model set none: SageMaker never echoes the request's
+
+
+ANSWERS_ATTRIBUTES = """
+import json
+
+def model_fn(model_dir):
+    return None
+
+def transform_fn(model, body, content_type, accept, context):
+    asked = context.get_request_header(0, "X-Amzn-SageMaker-Custom-Attributes")
+    if asked:
+        context.set_response_header(0, "x-amzn-sagemaker-custom-attributes", "answered=" + asked)
+    return json.dumps({"asked": asked}), "application/json"
+"""
+
+
+def test_custom_attributes_answered_by_the_model(runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any) -> None:
+    """The model's answer reaches the caller verbatim, through InvokeEndpoint and the container port."""
+    runtime.apply(endpoint("attrs", ("a", model_factory(ANSWERS_ATTRIBUTES, "attrs"), 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
+    r = invoke(smr, "attrs", CustomAttributes="trace=abc")
+    assert json.loads(r["Body"].read()) == {"asked": "trace=abc"} and r["CustomAttributes"] == "answered=trace=abc"
+    assert "CustomAttributes" not in invoke(smr, "attrs")
+    assert runtime.manager is not None
+    url = runtime.manager.status_document()["attrs"]["variants"][0]["instances"][0]["container_url"]
+    req = urllib.request.Request(url + "/invocations", data=b"{}", headers={
+        "Content-Type": "application/json", "X-Amzn-SageMaker-Custom-Attributes": "direct=1"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.headers["X-Amzn-SageMaker-Custom-Attributes"] == "answered=direct=1"
 
 
 def test_unknown_endpoint_and_variant_are_validation_errors(served: LocalSageMakerRuntime, smr: Any) -> None:
@@ -208,7 +237,7 @@ def test_header_limits_and_internal_failure(served: LocalSageMakerRuntime, smr: 
     assert status == 400 and resp["Error"]["Code"] == "ValidationError" and "inferenceId" in resp["Error"]["Message"]
     status, resp = error_of(lambda: invoke(smr, CustomAttributes="a" * 1025))
     assert status == 400 and "customAttributes" in resp["Error"]["Message"]
-    assert invoke(smr, InferenceId="i" * 64, CustomAttributes="a" * 1024)["CustomAttributes"] == "a" * 1024
+    assert invoke(smr, InferenceId="i" * 64, CustomAttributes="a" * 1024)["InvokedProductionVariant"] == "a"
     assert served.manager is not None
     live = served.manager.endpoints["ep"]
 

@@ -80,6 +80,7 @@ class Invocation:
         "t_submit",
         "t_dispatch",
         "done",
+        "response_attributes",
     )
 
     def __init__(
@@ -101,6 +102,7 @@ class Invocation:
         self.t_submit = 0.0
         self.t_dispatch = 0.0
         self.done = False
+        self.response_attributes = ""  # the CustomAttributes the model answered with, if any
 
     def finish(self, status: int, content_type: str, body: bytes) -> None:
         if self.done:
@@ -215,6 +217,7 @@ class WorkerProcess(asyncio.Protocol):
                 for r in responses:
                     inv = inflight.pop(r.request_id, None)
                     if inv is not None:
+                        inv.response_attributes = r.custom_attributes
                         inv.finish(r.status, r.content_type, r.body)
             if self.batches < 0 or not inflight:
                 self.batches = 0

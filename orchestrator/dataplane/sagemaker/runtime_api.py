@@ -19,8 +19,9 @@ Error model (rest-json: header `x-amzn-ErrorType`, JSON body with `message`):
   * 429 ModelNotReadyException — the endpoint is still being created;
   * 503 ServiceUnavailable — the instance's bounded queue is full;
   * 500 InternalFailure — a bug of ours.
-Success: the model's body and Content-Type, `x-Amzn-Invoked-Production-Variant`, and the request's
-`X-Amzn-SageMaker-Custom-Attributes` echoed back.
+Success: the model's body and Content-Type, `x-Amzn-Invoked-Production-Variant`, and
+`X-Amzn-SageMaker-Custom-Attributes` when the model set it (the request's own are never echoed: "if your
+code does not set this value in the response, an empty value is returned").
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def _complete(inv: Invocation, status: int, content_type: str, body: bytes) -> N
     counters = variant.counters
     counters.observe(model_us, max(0.0, (t_end - call.t_start) * 1e6 - model_us))
     if 200 <= status < 300:
-        call.conn.answer(call.slot, server.success(variant.name, content_type, body, call.custom_attributes, call.keep_alive))
+        call.conn.answer(call.slot, server.success(variant.name, content_type, body, call.response_attributes, call.keep_alive))
         if call.capture and endpoint.capture is not None:
             endpoint.capture.record(variant.name, call.content_type, call.body, content_type, body, call.inference_id)
         return

@@ -101,8 +101,8 @@ _FRAME = struct.Struct("<IB")
 _COUNT = struct.Struct("<H")
 # request id, len(content_type), len(accept), len(custom_attributes), len(inference_id), len(body)
 _REQ = struct.Struct("<IHHHHI")
-# request id, status, len(content_type), len(body)
-_RESP = struct.Struct("<IHHI")
+# request id, status, len(content_type), len(custom_attributes), len(body)
+_RESP = struct.Struct("<IHHHI")
 
 
 class WireRequest(NamedTuple):
@@ -119,6 +119,7 @@ class WireResponse(NamedTuple):
     status: int
     content_type: str
     body: bytes
+    custom_attributes: str = ""  # what the handler set as X-Amzn-SageMaker-Custom-Attributes, if anything
 
 
 def encode_frame(kind: int, payload: bytes) -> bytes:
@@ -172,9 +173,9 @@ def encode_responses(responses: list[WireResponse]) -> bytes:
     parts: list[bytes] = [_COUNT.pack(len(responses))]
     append, pack = parts.append, _RESP.pack
     for r in responses:
-        ct = r.content_type.encode()
-        append(pack(r.request_id, r.status, len(ct), len(r.body)))
-        append(ct)
+        ct, attrs = r.content_type.encode(), r.custom_attributes.encode()
+        append(pack(r.request_id, r.status, len(ct), len(attrs), len(r.body)))
+        append(ct + attrs)
         append(r.body)
     payload = b"".join(parts)
     return _FRAME.pack(len(payload) + 1, KIND_RESPONSES) + payload
@@ -186,11 +187,13 @@ def decode_responses(payload: memoryview) -> list[WireResponse]:
     out: list[WireResponse] = []
     append, unpack, size = out.append, _RESP.unpack_from, _RESP.size
     for _ in range(count):
-        rid, status, lct, lbody = unpack(payload, pos)
+        rid, status, lct, lattrs, lbody = unpack(payload, pos)
         pos += size
-        ct = bytes(payload[pos : pos + lct])
+        ct = bytes(payload[pos : pos + lct]).decode()
         pos += lct
-        append(WireResponse(rid, status, ct.decode(), bytes(payload[pos : pos + lbody])))
+        attrs = bytes(payload[pos : pos + lattrs]).decode() if lattrs else ""
+        pos += lattrs
+        append(WireResponse(rid, status, ct, bytes(payload[pos : pos + lbody]), attrs))
         pos += lbody
     return out
 
@@ -226,14 +229,19 @@ class HandlerContractError(Exception):
     """The user module breaks the contract (e.g. transform_fn together with input_fn)."""
 
 
+_CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
+
+
 class Context:
     """What a handler's optional trailing `context` argument receives (one per request).
 
     Shaped after TorchServe's Context as far as a SageMaker handler uses it: system_properties,
-    model_name, and the request's headers.
+    model_name, the request's headers, and response headers: a handler answers SageMaker's response
+    `CustomAttributes` with ``context.set_response_header(0, "X-Amzn-SageMaker-Custom-Attributes", v)``
+    (SageMaker forwards it verbatim; a request's own attributes are never echoed).
     """
 
-    __slots__ = ("model_name", "model_dir", "system_properties", "request_headers", "worker_id")
+    __slots__ = ("model_name", "model_dir", "system_properties", "request_headers", "worker_id", "response_headers")
 
     def __init__(
         self,
@@ -248,9 +256,24 @@ class Context:
         self.worker_id = worker_id
         self.system_properties = system_properties
         self.request_headers = request_headers or {}
+        self.response_headers: dict[str, str] = {}
 
     def get_request_header(self, idx: int, key: str) -> str | None:  # TorchServe-compatible
         return self.request_headers.get(key)
+
+    def set_response_header(self, idx: int, key: str, value: str) -> None:  # TorchServe-compatible
+        self.response_headers[key] = str(value)
+
+    def get_response_headers(self, idx: int) -> dict[str, str]:  # TorchServe-compatible
+        return self.response_headers
+
+    def custom_attributes(self) -> str:
+        """The response's X-Amzn-SageMaker-Custom-Attributes the handler set (header names are
+        case-insensitive), or ""."""
+        for key, value in self.response_headers.items():
+            if key.lower() == _CUSTOM_ATTRIBUTES:
+                return value
+        return ""
 
     def for_request(self, headers: dict[str, str]) -> "Context":
         return Context(self.model_name, self.model_dir, self.worker_id, self.system_properties, headers)
@@ -400,7 +423,7 @@ class HandlerService:
             return self.default_accept
         return accept
 
-    def _encode(self, rid: int, result: Any, accept: str) -> WireResponse:
+    def _encode(self, rid: int, result: Any, accept: str, ctx: Context | None) -> WireResponse:
         if isinstance(result, tuple) and len(result) == 2:
             body, content_type = result
         else:
@@ -411,7 +434,7 @@ class HandlerService:
             data = bytes(body)
         else:
             data = json.dumps(body, default=_tolist).encode()
-        return WireResponse(rid, 200, str(content_type), data)
+        return WireResponse(rid, 200, str(content_type), data, ctx.custom_attributes() if ctx is not None else "")
 
     def _fail(self, rid: int, exc: BaseException) -> WireResponse:
         status, body = error_status_and_body(exc)
@@ -433,7 +456,7 @@ class HandlerService:
                 data = self.input_fn(r.body, ct, ctx) if c["input_fn"] else self.input_fn(r.body, ct)
                 pred = self.predict_fn(data, self.model, ctx) if c["predict_fn"] else self.predict_fn(data, self.model)
                 res = self.output_fn(pred, accept, ctx) if c["output_fn"] else self.output_fn(pred, accept)
-            return self._encode(r.request_id, res, accept)
+            return self._encode(r.request_id, res, accept, ctx)
         except Exception as exc:  # noqa: BLE001 - any handler error is the request's answer
             return self._fail(r.request_id, exc)
 
@@ -453,7 +476,7 @@ class HandlerService:
                 try:
                     args = (self.model, r.body, r.content_type or None, accepts[i])
                     res = self.transform_fn(*args, ctxs[i]) if c["transform_fn"] else self.transform_fn(*args)
-                    out[i] = self._encode(r.request_id, res, accepts[i])
+                    out[i] = self._encode(r.request_id, res, accepts[i], ctxs[i])
                 except Exception as exc:  # noqa: BLE001 - any handler error is the request's answer
                     out[i] = self._fail(r.request_id, exc)
             return out  # type: ignore[return-value]
@@ -490,7 +513,7 @@ class HandlerService:
                 else:
                     pred = self.predict_fn(data, self.model)
                 res = self.output_fn(pred, accepts[i], ctxs[i]) if c["output_fn"] else self.output_fn(pred, accepts[i])
-                out[i] = self._encode(r.request_id, res, accepts[i])
+                out[i] = self._encode(r.request_id, res, accepts[i], ctxs[i])
             except Exception as exc:  # noqa: BLE001
                 out[i] = self._fail(r.request_id, exc)
         return out  # type: ignore[return-value]
@@ -928,7 +951,8 @@ class ModelServer:
             touched: dict[int, _Conn] = {}
             for (conn, slot, _, keep, _), r in zip(batch, responses):
                 ct = r.content_type if r.status < 400 else "text/plain"
-                slot.data = http1.response(r.status, ct, r.body, keep)
+                extra = (("X-Amzn-SageMaker-Custom-Attributes", r.custom_attributes),) if r.custom_attributes else ()
+                slot.data = http1.response(r.status, ct, r.body, keep, extra)
                 touched[conn.fd] = conn
             for conn in touched.values():
                 if not conn.closed:
