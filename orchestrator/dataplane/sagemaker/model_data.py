@@ -2,9 +2,9 @@
 
 Sources: an extracted directory (used as is), a local model.tar.gz, or s3://bucket/key fetched through
 an injectable `fetch_s3(bucket, key, dest)` (boto3 against the embedded control plane by default).
-Extraction refuses members that escape the target (absolute paths, `..`, links pointing outside,
-devices): the packaging module's `safe_extract` is used when it exists; otherwise the fallback below
-(`safe_extract_tar`) applies the same rules.
+Extraction is the packaging module's `safe_extract`: an archive with an absolute path, a `..`, a link
+of either kind, a device or a FIFO is refused whole, before anything is written, with every offending
+member named.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ import tarfile
 from pathlib import Path
 from typing import Callable
 
+from orchestrator.packaging.errors import UnsafeArchiveError
+from orchestrator.packaging.safe_extract import safe_extract
+
 S3Fetcher = Callable[[str, str, Path], None]
 
 
@@ -23,30 +26,7 @@ class ModelDataError(Exception):
     """The model artifact cannot be obtained or extracted."""
 
 
-def safe_extract_tar(archive: Path, dest: Path) -> None:
-    """Extract a tar archive, refusing any member that would land outside `dest`."""
-    dest = dest.resolve()
-    with tarfile.open(archive, "r:*") as tar:
-        for member in tar.getmembers():
-            target = (dest / member.name).resolve()
-            if target != dest and dest not in target.parents:
-                raise ModelDataError(f"{archive}: member {member.name!r} escapes the model directory")
-            if member.isdev() or member.isfifo():
-                raise ModelDataError(f"{archive}: member {member.name!r} is a device or fifo")
-            if member.issym() or member.islnk():
-                link = (target.parent / member.linkname).resolve() if member.issym() else (dest / member.linkname).resolve()
-                if link != dest and dest not in link.parents:
-                    raise ModelDataError(f"{archive}: link {member.name!r} points outside the model directory")
-        tar.extractall(dest, filter="data")
-
-
 def _extract(archive: Path, dest: Path) -> None:
-    try:  # the packaging module's helper (same rules, richer report)
-        from orchestrator.packaging.errors import UnsafeArchiveError
-        from orchestrator.packaging.safe_extract import safe_extract
-    except ImportError:
-        safe_extract_tar(archive, dest)
-        return
     try:
         safe_extract(archive, dest)
     except UnsafeArchiveError as exc:
