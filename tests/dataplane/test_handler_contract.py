@@ -207,44 +207,6 @@ def test_model_archives_are_extracted_safely(tmp_path) -> None:  # type: ignore[
     assert fetched == [("bucket", "models/a/model.tar.gz")] and (s3_dir / "code" / "inference.py").exists()
 
 
-def _unsafe_member(kind: str) -> "tarfile.TarInfo":
-    import tarfile
-
-    info = tarfile.TarInfo({"absolute": "/tmp/evil.py", "dotdot": "code/../../evil.py"}.get(kind, "code/evil"))
-    if kind == "symlink":
-        info.type, info.linkname = tarfile.SYMTYPE, "inference.py"  # even one pointing inside is refused
-    elif kind == "hardlink":
-        info.type, info.linkname = tarfile.LNKTYPE, "code/inference.py"
-    elif kind == "device":
-        info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
-    elif kind == "fifo":
-        info.type = tarfile.FIFOTYPE
-    return info
-
-
-@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink", "hardlink", "device", "fifo"])
-def test_an_archive_with_an_unsafe_member_fails_the_endpoint_naming_it(
-    kind: str, tmp_path: Any, runtime: Any
-) -> None:
-    """Nothing of the archive is written, and the FailureReason names the member (terraform apply shows it)."""
-    import io
-    import tarfile
-
-    from dataplane_helpers import ECHO, endpoint
-
-    path = tmp_path / "model.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        source = ECHO.encode()
-        info = tarfile.TarInfo("code/inference.py")
-        info.size = len(source)
-        tar.addfile(info, io.BytesIO(source))
-        tar.addfile(_unsafe_member(kind))
-    state = runtime.apply(endpoint("unsafe", ("a", path, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
-    member = _unsafe_member(kind).name
-    assert state.status == "Failed" and member in state.failure_reason, state.failure_reason
-    assert not list((tmp_path / "work").rglob("inference.py"))  # refused whole, before writing anything
-
-
 def _modules() -> list[types.SimpleNamespace]:
     def input_fn(body: bytes, content_type: str, context: Any) -> Any:
         data = json.loads(body)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import time
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -146,6 +149,37 @@ def test_model_load_failure_fails_the_endpoint_with_the_models_error(
     assert "v1-model" in state.failure_reason and "model.pt is missing from the archive" in state.failure_reason
     status, resp = error_of(lambda: invoke(smr, "broken"))
     assert status == 400 and resp["Error"]["Code"] == "ValidationError"
+
+
+def _unsafe_member(kind: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo({"absolute": "/tmp/evil.py", "dotdot": "code/../../evil.py"}.get(kind, "code/evil"))
+    if kind == "symlink":
+        info.type, info.linkname = tarfile.SYMTYPE, "inference.py"  # even one pointing inside is refused
+    elif kind == "hardlink":
+        info.type, info.linkname = tarfile.LNKTYPE, "code/inference.py"
+    elif kind == "device":
+        info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
+    elif kind == "fifo":
+        info.type = tarfile.FIFOTYPE
+    return info
+
+
+@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink", "hardlink", "device", "fifo"])
+def test_an_archive_with_an_unsafe_member_fails_the_endpoint_naming_it(
+    kind: str, tmp_path: Path, runtime: LocalSageMakerRuntime
+) -> None:
+    """Nothing of the archive is written, and the FailureReason names the member (terraform apply shows it)."""
+    path = tmp_path / "model.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        source = ECHO.encode()
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(source)
+        tar.addfile(info, io.BytesIO(source))
+        tar.addfile(_unsafe_member(kind))
+    state = runtime.apply(endpoint("unsafe", ("a", path, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
+    member = _unsafe_member(kind).name
+    assert state.status == "Failed" and member in state.failure_reason, state.failure_reason
+    assert not list((tmp_path / "work").rglob("inference.py"))  # refused whole, before writing anything
 
 
 def test_not_ready_while_creating_is_429(runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any) -> None:
