@@ -182,6 +182,24 @@ def test_an_archive_with_an_unsafe_member_fails_the_endpoint_naming_it(
     assert not list((tmp_path / "work").rglob("inference.py"))  # refused whole, before writing anything
 
 
+def test_container_settings_default_as_in_the_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers = CPU count, batch 1, 100 ms max delay once batching, 60 s model-server timeout."""
+    monkeypatch.setattr(instance_module.os, "cpu_count", lambda: 3)
+    plain = instance_module.ModelInstance(model_name="m", model_dir=tmp_path, env={})
+    assert (plain.workers_count, plain.batch_size, plain.max_delay, plain.timeout) == (3, 1, 0.0, 60.0)
+    assert plain.answer_within == 60.0 and plain.process_env["SAGEMAKER_PROGRAM"] == "inference.py"
+    batching = instance_module.ModelInstance(model_name="m", model_dir=tmp_path, env={"SAGEMAKER_TS_BATCH_SIZE": "8"})
+    assert (batching.batch_size, batching.max_delay) == (8, 0.1)
+
+
+def test_sagemaker_program_names_the_entry_module(runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any) -> None:
+    d = model_factory("raise RuntimeError('inference.py must not be imported')\n", "program")
+    (d / "code" / "serve.py").write_text(ECHO)
+    env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "SAGEMAKER_PROGRAM": "serve.py"}
+    assert runtime.apply(endpoint("program", ("a", d, 1.0, env))).status == "InService"
+    assert json.loads(invoke(smr, "program")["Body"].read())["echo"] == {"x": 1}
+
+
 def test_not_ready_while_creating_is_429(runtime: LocalSageMakerRuntime, model_factory: Callable[..., Any], smr: Any) -> None:
     d = model_factory("import time\ntime.sleep(1.5)\n" + ECHO, "slowload")
     future = runtime.apply_async(endpoint("creating", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})))
