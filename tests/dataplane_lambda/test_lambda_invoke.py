@@ -250,3 +250,45 @@ def test_default_worker_cap_follows_the_cores_and_the_environment() -> None:
     for bad in ("ten", "0", "-3"):
         with pytest.raises(ValueError, match="ORCHESTRATOR_LAMBDA_MAX_WORKERS"):
             default_max_workers({"ORCHESTRATOR_LAMBDA_MAX_WORKERS": bad}, cores=2)
+
+
+SLOW_INIT = """
+import time
+
+time.sleep(1.5)
+print("init finished")
+
+
+def handler(event, context):
+    return {"remaining": context.get_remaining_time_in_millis()}
+"""
+
+
+def test_cold_worker_enforces_the_timeout_on_the_handler(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    """Init has its own budget; the handler of a cold worker gets the function's timeout, not more."""
+    name = deploy({"app.py": ECHO}, timeout=1)
+    started = time.monotonic()
+    response, error = invoke(lambda_client, name, {"sleep": 6})  # the first call: a cold worker
+    assert response.get("FunctionError") == "Unhandled", error
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    assert time.monotonic() - started < 5  # 1 s timeout + start-up, far from the 6 s sleep
+
+
+def test_slow_init_does_not_eat_the_handler_timeout(
+    control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]
+) -> None:
+    """A 1.5 s import with a 1 s timeout: the handler still gets its whole second; REPORT's Duration
+    excludes init, which is reported as Init Duration; init output comes before START."""
+    name = deploy({"app.py": SLOW_INIT}, timeout=1)
+    response, result = invoke(lambda_client, name, {})
+    assert "FunctionError" not in response, result
+    assert result["remaining"] > 500
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    messages = wait_for(
+        lambda: [m for m in log_messages(control_plane, name) if m.startswith("REPORT")] and log_messages(control_plane, name)
+    )
+    assert messages.index("init finished") < messages.index(f"START RequestId: {request_id} Version: $LATEST")
+    report = next(m for m in messages if m.startswith("REPORT"))
+    fields = dict(part.split(": ", 1) for part in report.split("\t")[1:] if ": " in part)
+    assert float(fields["Duration"].removesuffix(" ms")) < 1000
+    assert float(fields["Init Duration"].removesuffix(" ms")) >= 1400

@@ -8,17 +8,21 @@ Why a pipe protocol instead of the Lambda Runtime API over HTTP: one persistent 
 worker costs a few microseconds per invocation, which is what lets the API -> Lambda path sustain
 thousands of requests per second on two cores. The protocol (mirrored in :mod:`protocol`):
 
+* init frame on the original stdout, once, before any request: header ``{"ok", "log", "init_ms",
+  "mem_mb"}`` after the handler module is imported (the init phase), body empty. The service waits for
+  it with the init budget (10 s) and only then hands the worker an invocation, so the handler's own
+  timeout starts when its invocation does, as on Lambda;
 * request frame on stdin:  ``!II`` (header length, body length) + header JSON + body bytes, where the
   header is ``{"rid", "deadline_ms", "arn"}`` and the body the event JSON;
-* reply frame on the original stdout: same framing, header ``{"ok", "log", "init_ms", "mem_mb"}`` and
+* reply frame on the original stdout: same framing, header ``{"ok", "log", "mem_mb"}`` and
   the body the result JSON (``ok``) or the error JSON (``errorMessage``/``errorType``/...).
 
 ``print`` and :mod:`logging` output of the function is collected per invocation and shipped back in
 the reply header (``log``) so that the service writes it to CloudWatch Logs between the START and
 END lines. File descriptor 1 is pointed at stderr so that C-level writes cannot corrupt the protocol.
 
-Module state persists between invocations of one worker, exactly like a warm Lambda container; the
-handler module is imported on the first invocation (its time is reported as ``init_ms``).
+Module state persists between invocations of one worker, exactly like a warm Lambda container. An
+init error (import failure, missing handler) is answered to every invocation of the worker.
 """
 
 from __future__ import annotations
@@ -141,6 +145,28 @@ class _InitError(Exception):
         self.error_type = error_type
 
 
+def _initialise(handler_spec: str) -> tuple[Any, _InitError | None, float]:
+    """The init phase: import the handler module; returns (handler, init error, duration in ms)."""
+    started = time.perf_counter()
+    handler: Any = None
+    error: _InitError | None = None
+    try:
+        handler = _load_handler(handler_spec)
+    except _InitError as exc:
+        error = exc
+    except Exception as exc:  # noqa: BLE001 - the module raised at import time: report it, as Lambda does
+        error = _InitError("Runtime.ImportModuleError", f"Unable to import module: {exc!r}")
+    return handler, error, (time.perf_counter() - started) * 1000
+
+
+def _drain(captured: io.StringIO) -> str:
+    """The output collected since the last frame (and forget it)."""
+    text = captured.getvalue()
+    captured.seek(0)
+    captured.truncate()
+    return text
+
+
 def main() -> int:
     task_root, handler_spec = sys.argv[1], sys.argv[2]
     requests = sys.stdin.buffer
@@ -163,8 +189,11 @@ def main() -> int:
     root_handler.terminator = ""
     logging.getLogger().addHandler(root_handler)
 
-    handler: Any = None
-    init_error: _InitError | None = None
+    handler, init_error, init_ms = _initialise(handler_spec)
+    if init_error is not None:
+        captured.write(f"[ERROR] {init_error.error_type}: {init_error}\n")
+    mem_mb = _peak_memory_mb()
+    _write_frame(replies, {"ok": init_error is None, "log": _drain(captured), "init_ms": init_ms, "mem_mb": mem_mb}, b"")
     while True:
         sizes = _read_exact(requests, _FRAME.size)
         if sizes is None:
@@ -174,16 +203,6 @@ def main() -> int:
         body = _read_exact(requests, body_len) or b""
         request_id = header["rid"]
         request_filter.request_id = request_id
-        init_ms = 0.0
-        if handler is None and init_error is None:
-            started = time.perf_counter()
-            try:
-                handler = _load_handler(handler_spec)
-            except _InitError as exc:
-                init_error = exc
-            except Exception as exc:  # noqa: BLE001 - the module raised at import time: report it, as Lambda does
-                init_error = _InitError("Runtime.ImportModuleError", f"Unable to import module: {exc!r}")
-            init_ms = (time.perf_counter() - started) * 1000
         ok = False
         if init_error is not None:
             result: Any = {
@@ -214,11 +233,7 @@ def main() -> int:
             ).encode()
         if not ok and init_error is None:
             captured.write(f"[ERROR] {json.loads(payload)['errorType']}: {json.loads(payload)['errorMessage']}\n")
-        log_text = captured.getvalue()
-        captured.seek(0)
-        captured.truncate()
-        mem_mb = _peak_memory_mb()
-        _write_frame(replies, {"ok": ok, "log": log_text, "init_ms": init_ms, "mem_mb": mem_mb}, payload)
+        _write_frame(replies, {"ok": ok, "log": _drain(captured), "mem_mb": _peak_memory_mb()}, payload)
 
 
 if __name__ == "__main__":

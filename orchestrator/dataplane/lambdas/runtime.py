@@ -38,9 +38,9 @@ from orchestrator.dataplane.lambdas.code_store import CodeStore, UnsafeCodeError
 from orchestrator.dataplane.lambdas.function_config import FunctionConfig, FunctionNotFound, read_function
 from orchestrator.dataplane.lambdas.worker_pool import (
     FunctionPool,
+    InitFailed,
     Reply,
     Throttled,
-    Worker,
     WorkerDied,
     WorkerEnv,
     WorkerTimeout,
@@ -95,6 +95,16 @@ class InvokeResult:
 def new_request_id() -> str:
     """A version-4 UUID string without a syscall (``uuid.uuid4`` reads os.urandom each time)."""
     return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
+def _failure(exc: WorkerTimeout | WorkerDied, config: FunctionConfig, request_id: str) -> tuple[str, InvokeResult]:
+    """(log outcome, result) of an invocation whose worker timed out or died: Lambda's Unhandled errors."""
+    if isinstance(exc, WorkerTimeout):
+        message = f"RequestId: {request_id} Error: Task timed out after {config.timeout_s:.2f} seconds"
+        error = _error_json(message, "Sandbox.Timedout", request_id)
+        return "timeout", InvokeResult("error", error, request_id, "Unhandled")
+    message = f"RequestId: {request_id} Error: Runtime exited unexpectedly ({exc})"
+    return "died", InvokeResult("error", _error_json(message, "Runtime.ExitError", request_id), request_id, "Unhandled")
 
 
 def _error_json(message: str, error_type: str, request_id: str) -> bytes:
@@ -239,20 +249,29 @@ class LambdaRuntime:
         metrics = self._metrics(config)
         dims = (("FunctionName", config.name),)
         env = await self.worker_env()
+        acquiring = time.perf_counter()
         try:
             worker = await pool.acquire(config, code_dir, env, throttle=not asynchronous)
         except Throttled as exc:
             metrics.add("Throttles", dims, 1)
             body = {"Reason": exc.reason, "Type": "User", "message": "Rate Exceeded."}
             return InvokeResult("throttled", json.dumps(body).encode(), request_id)
+        except InitFailed as exc:
+            duration_ms = (time.perf_counter() - acquiring) * 1000
+            outcome, result = _failure(exc.cause, config, request_id)
+            self._count(config, duration_ms, ok=False)
+            started_ms = int(time.time() * 1000 - duration_ms)
+            self._record_log(config, exc.log_stream, request_id, started_ms, duration_ms, None, None, outcome)
+            return result
         metrics.add("ConcurrentExecutions", dims, pool.in_flight)
+        init = worker.pop_init()  # set on a worker's first invocation: its init phase, reported apart
         started = time.perf_counter()
         started_ms = int(time.time() * 1000)
         reply: Reply | None = None
         outcome = "ok"
         try:
             timeout = config.timeout_s if timeout_cap_s is None else min(config.timeout_s, timeout_cap_s)
-            reply = await worker.invoke(request_id, payload, timeout)
+            reply = await worker.invoke(request_id, payload, timeout, config.arn)
             result = InvokeResult(
                 "ok" if reply.ok else "error",
                 reply.body,
@@ -267,31 +286,29 @@ class LambdaRuntime:
                     "failed", _error_json("Endpoint request timed out", "Gateway.Timeout", request_id), request_id
                 )
             else:
-                outcome = "timeout"
-                message = f"RequestId: {request_id} Error: Task timed out after {config.timeout_s:.2f} seconds"
-                result = InvokeResult(
-                    "error", _error_json(message, "Sandbox.Timedout", request_id), request_id, "Unhandled"
-                )
+                outcome, result = _failure(WorkerTimeout(request_id), config, request_id)
         except WorkerDied as exc:
-            outcome = "died"
-            message = f"RequestId: {request_id} Error: Runtime exited unexpectedly ({exc})"
-            result = InvokeResult(
-                "error", _error_json(message, "Runtime.ExitError", request_id), request_id, "Unhandled"
-            )
+            outcome, result = _failure(exc, config, request_id)
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             pool.release(worker, config, code_dir, env)
-        self.invocations += 1
-        metrics.add("Invocations", dims, 1)
-        metrics.add("Duration", dims, duration_ms)
-        if result.status != "ok":
-            metrics.add("Errors", dims, 1)
-        self._record_log(config, worker, request_id, started_ms, duration_ms, reply, outcome)
+        self._count(config, duration_ms, ok=result.status == "ok")
+        self._record_log(config, worker.log_stream, request_id, started_ms, duration_ms, init, reply, outcome)
         return InvokeResult(
             result.status, result.payload, request_id, result.function_error, result.log_tail, duration_ms
         )
 
     # -- telemetry ---------------------------------------------------------------------------------
+    def _count(self, config: FunctionConfig, duration_ms: float, *, ok: bool) -> None:
+        """``Invocations``, ``Duration`` (the handler's time, init excluded) and ``Errors`` of one invocation."""
+        self.invocations += 1
+        metrics = self._metrics(config)
+        dims = (("FunctionName", config.name),)
+        metrics.add("Invocations", dims, 1)
+        metrics.add("Duration", dims, duration_ms)
+        if not ok:
+            metrics.add("Errors", dims, 1)
+
     def _metrics(self, config: FunctionConfig) -> MetricBuffer:
         key = (config.account_id, config.region)
         buffer = self.metrics.get(key)
@@ -302,14 +319,19 @@ class LambdaRuntime:
     def _record_log(
         self,
         config: FunctionConfig,
-        worker: Worker,
+        log_stream: str,
         request_id: str,
         started_ms: int,
         duration_ms: float,
+        init: Reply | None,
         reply: Reply | None,
         outcome: str,
     ) -> None:
-        lines = [(started_ms, f"START RequestId: {request_id} Version: {config.version}")]
+        """START / output / END / REPORT of one invocation, after the init phase's output if it had one."""
+        lines: list[tuple[int, str]] = []
+        if init is not None and init.log:
+            lines += [(started_ms, line) for line in init.log.splitlines() if line]
+        lines.append((started_ms, f"START RequestId: {request_id} Version: {config.version}"))
         end_ms = started_ms + int(duration_ms)
         if reply is not None and reply.log:
             lines += [(end_ms, line) for line in reply.log.splitlines() if line]
@@ -323,12 +345,12 @@ class LambdaRuntime:
             f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {config.memory_mb} MB\t"
             f"Max Memory Used: {reply.mem_mb if reply else 0} MB"
         )
-        if reply is not None and reply.init_ms:
-            report += f"\tInit Duration: {reply.init_ms:.2f} ms"
+        if init is not None:
+            report += f"\tInit Duration: {init.init_ms:.2f} ms"
         if outcome == "timeout":
             report += "\tStatus: timeout"
         lines.append((end_ms, report))
-        self.logs.add(config.account_id, config.region, config.log_group, worker.log_stream, lines)
+        self.logs.add(config.account_id, config.region, config.log_group, log_stream, lines)
 
     def flush_telemetry(self) -> None:
         """Move buffered log events and metrics into moto (the flusher thread calls this)."""

@@ -67,7 +67,7 @@ def default_max_workers(env: Mapping[str, str] = os.environ, cores: int | None =
 
 
 DEFAULT_MAX_WORKERS = default_max_workers()
-INIT_GRACE_S = 10.0  # Lambda gives the init phase its own 10 s budget
+INIT_TIMEOUT_S = 10.0  # Lambda gives the init phase its own 10 s budget, apart from the function timeout
 _PR_SET_PDEATHSIG = 1
 
 
@@ -85,6 +85,18 @@ class WorkerTimeout(Exception):
 
 class WorkerDied(Exception):
     """The worker process exited in the middle of an invocation."""
+
+
+class InitFailed(Exception):
+    """A new worker did not finish its init phase (``cause``: WorkerTimeout or WorkerDied); it is gone.
+
+    Carries what the invocation that waited for it needs to log: the worker's log stream and output.
+    """
+
+    def __init__(self, cause: WorkerTimeout | WorkerDied, log_stream: str) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.log_stream = log_stream
 
 
 def _prepare_child() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -141,6 +153,7 @@ class Worker:
         self._stdin: Any = None
         self._killed = False
         self.invocations = 0
+        self._init: Reply | None = None
         self._env = self._environment(env)
 
     def _environment(self, env: WorkerEnv) -> dict[str, str]:
@@ -175,6 +188,12 @@ class Worker:
         return values
 
     async def start(self) -> None:
+        """Start the process and wait for its init phase (the handler module's import).
+
+        Why wait here rather than in the first invocation: Lambda bounds init by its own budget
+        (``INIT_TIMEOUT_S``) and then gives the handler its full timeout; so the invocation is handed
+        over only once the worker is initialised. Raises InitFailed (the worker is killed).
+        """
         loop = asyncio.get_running_loop()
         self._transport, self._protocol = await loop.subprocess_exec(
             lambda: _WorkerProtocol(loop),
@@ -191,25 +210,38 @@ class Worker:
             preexec_fn=_prepare_child,
         )
         self._stdin = self._transport.get_pipe_transport(0)
+        ready = self._protocol.ready
+        timer = loop.call_later(INIT_TIMEOUT_S, self._protocol.time_out, ready)
+        try:
+            self._init = await ready
+        except (WorkerTimeout, WorkerDied) as exc:
+            self.kill()
+            raise InitFailed(exc, self.log_stream) from None
+        finally:
+            timer.cancel()
+
+    def pop_init(self) -> Reply | None:
+        """The init phase's report (duration, output), once: for the first invocation's log."""
+        init, self._init = self._init, None
+        return init
 
     @property
     def alive(self) -> bool:
         return self._protocol is not None and not self._protocol.exited and not self._killed
 
-    async def invoke(self, request_id: str, payload: bytes, timeout_s: float) -> Reply:
-        """Run one invocation; raises WorkerTimeout (worker killed) or WorkerDied."""
+    async def invoke(self, request_id: str, payload: bytes, timeout_s: float, invoked_arn: str) -> Reply:
+        """Run one invocation (the worker is initialised); raises WorkerTimeout (worker killed) or WorkerDied."""
         protocol_ = self._protocol
         assert protocol_ is not None and self._stdin is not None
         if protocol_.exited:
             raise WorkerDied("worker exited before the invocation")
-        wait = timeout_s + (INIT_GRACE_S if self.invocations == 0 else 0.0)
         self.invocations += 1
         deadline_ms = int((time.time() + timeout_s) * 1000)
         reply = protocol_.expect_reply()
-        timer = protocol_.loop.call_later(wait, protocol_.time_out, reply)
+        timer = protocol_.loop.call_later(timeout_s, protocol_.time_out, reply)
         try:
             self._stdin.write(
-                protocol.encode({"rid": request_id, "deadline_ms": deadline_ms, "arn": self.config.arn}, payload)
+                protocol.encode({"rid": request_id, "deadline_ms": deadline_ms, "arn": invoked_arn}, payload)
             )
             return await reply
         except WorkerTimeout:
@@ -252,7 +284,9 @@ class _WorkerProtocol(asyncio.SubprocessProtocol):
         self.loop = loop
         self.exited = False
         self._buffer = bytearray()
-        self._pending: asyncio.Future[Reply] | None = None
+        # The first frame is the init report; expecting it from the start means it cannot arrive unseen.
+        self.ready: asyncio.Future[Reply] = loop.create_future()
+        self._pending: asyncio.Future[Reply] | None = self.ready
 
     def expect_reply(self) -> asyncio.Future[Reply]:
         self._pending = self.loop.create_future()
@@ -364,6 +398,7 @@ class FunctionPool:
             await worker.start()
         except BaseException:
             self.workers.discard(worker)
+            worker.kill()
             raise
         return worker
 
