@@ -26,7 +26,8 @@ from typing import Callable
 from orchestrator.dataplane.sagemaker.capture import CaptureWriter, EndpointCapture
 from orchestrator.dataplane.sagemaker.instance import ModelInstance, ModelLoadError, describe_load_failure
 from orchestrator.dataplane.sagemaker.metrics import VariantCounters, VariantInventory
-from orchestrator.dataplane.sagemaker.model_data import ModelDataError, S3Fetcher, resolve_model_dir, unmet_requirements
+from orchestrator.dataplane.sagemaker.model_data import ModelDataError, S3Fetcher, resolve_model_dir
+from orchestrator.dataplane.sagemaker.model_requirements import install_requirements
 from orchestrator.dataplane.sagemaker.spec import EndpointSpec, EndpointState, VariantSpec
 
 log = logging.getLogger(__name__)
@@ -223,9 +224,9 @@ class EndpointManager:
         model_dir = await loop.run_in_executor(
             None, resolve_model_dir, vspec.model.model_data, self.work_dir / "models", self.fetch_s3
         )
-        unmet = unmet_requirements(model_dir)
-        if unmet:
-            raise ModelDataError("code/requirements.txt is not satisfied by the local serving environment: " + "; ".join(unmet))
+        requirements_dir = await loop.run_in_executor(
+            None, install_requirements, model_dir, self.work_dir / "requirements"
+        )
         instances = [
             ModelInstance(
                 model_name=vspec.model.name,
@@ -234,6 +235,7 @@ class EndpointManager:
                 arriving=self.arriving,
                 load_timeout=self.load_timeout,
                 stop_grace=self.stop_grace,
+                requirements_dir=requirements_dir,
             )
             for _ in range(max(1, vspec.instance_count))
         ]

@@ -162,6 +162,8 @@ class WorkerProcess(asyncio.Protocol):
         pass_fds = [child.fileno()]
         if inst.port_holder is not None:
             cmd += ["--listen-port", str(inst.port_holder.getsockname()[1])]
+        if inst.requirements_dir is not None:
+            cmd += ["--site-dir", str(inst.requirements_dir)]
         for directory in site.getsitepackages():  # -S also skips venv detection: name them
             cmd += ["--site-dir", directory]
         try:
@@ -332,9 +334,12 @@ class ModelInstance:
         stop_grace: float = 30.0,
         restart_backoff: float = 0.2,
         busy_poll_us: int | None = None,
+        requirements_dir: Path | None = None,
     ) -> None:
         self.model_name = model_name
         self.model_dir = model_dir
+        # what code/requirements.txt added (model_requirements.py): on the workers' path before site-packages
+        self.requirements_dir = requirements_dir
         self.env = dict(env)
         self.workers_count = max(1, _env_int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", os.cpu_count() or 1))
         self.batch_size = max(1, _env_int(env, "SAGEMAKER_TS_BATCH_SIZE", 1))

@@ -83,10 +83,9 @@ def resolve_model_dir(model_data: str, work_dir: Path, fetch_s3: S3Fetcher | Non
 def unmet_requirements(model_dir: Path) -> list[str]:
     """Lines of code/requirements.txt that the serving interpreter does not satisfy.
 
-    SageMaker pip-installs code/requirements.txt before loading the handler. Locally we do not
-    install into the project's environment (offline, and it would change everyone's venv); we check
-    instead, so a missing package is named in the FailureReason rather than surfacing as an
-    ImportError deep in model_fn.
+    Empty when the serving interpreter already has everything, so that model_requirements.py runs no
+    pip (and needs no network) for the common case. Lines pip must interpret (options, `-r`) are left
+    to pip.
     """
     path = model_dir / "code" / "requirements.txt"
     if not path.is_file():
