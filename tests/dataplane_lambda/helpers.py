@@ -7,6 +7,7 @@ import json
 import time
 import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator.embedded.testing import ControlPlane
@@ -68,3 +69,20 @@ def log_messages(control_plane: ControlPlane, function_name: str) -> list[str]:
         events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
         messages += [e["message"] for e in events["events"]]
     return messages
+
+
+def metric_total(
+    control_plane: ControlPlane, namespace: str, metric: str, dims: dict[str, str], statistic: str = "Sum"
+) -> float:
+    """``statistic`` of ``metric`` over the last few minutes, summed over its datapoints (0 if none)."""
+    now = datetime.now(UTC)
+    points = control_plane.client("cloudwatch").get_metric_statistics(
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
+        StartTime=now - timedelta(minutes=5),
+        EndTime=now + timedelta(minutes=5),
+        Period=600,
+        Statistics=[statistic],
+    )["Datapoints"]
+    return float(sum(p[statistic] for p in points))

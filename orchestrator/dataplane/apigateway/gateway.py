@@ -10,7 +10,8 @@ answers itself (all JSON ``{"message": ...}``, with ``x-amzn-RequestId`` and ``x
 * integration not AWS_PROXY to a Lambda ARN: 500 ``Internal server error`` (only proxy is served)
 * function error, throttled or missing function, malformed result: 502 ``Internal server error``
 * no answer within the integration timeout (29 s, or the integration's own): 504
-  ``Endpoint request timed out``
+  ``Endpoint request timed out``. The timer is the gateway's own, counted from the call to Lambda (a
+  cold start included); the invocation is abandoned, not stopped: it runs to completion, as on AWS.
 
 ``AWS/ApiGateway`` metrics per request, dims ``ApiName`` and ``ApiName`` + ``Stage``: ``Count``,
 ``4XXError``, ``5XXError`` (0 or 1), ``Latency`` and ``IntegrationLatency`` (ms).
@@ -18,6 +19,7 @@ answers itself (all JSON ``{"message": ...}``, with ``x-amzn-RequestId`` and ``x
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -33,7 +35,7 @@ from orchestrator.dataplane.apigateway.proxy_event import (
 from orchestrator.dataplane.apigateway.routing import resolve
 from orchestrator.dataplane.apigateway.usage_plans import UsagePlanEnforcer
 from orchestrator.dataplane.lambdas.cloudwatch import MetricBuffer
-from orchestrator.dataplane.lambdas.runtime import LambdaRuntime, new_request_id
+from orchestrator.dataplane.lambdas.runtime import InvokeResult, LambdaRuntime, new_request_id
 
 NAMESPACE = "AWS/ApiGateway"
 INTEGRATION_TIMEOUT_S = 29.0
@@ -108,6 +110,7 @@ class Gateway:
         self.usage = UsagePlanEnforcer()
         self.metrics = MetricBuffer(NAMESPACE, dict(_UNITS))
         self.requests = 0
+        self._abandoned: set[asyncio.Task[InvokeResult]] = set()  # invocations past the integration timeout
 
     async def handle(self, api_id: str, stage: str, request: IncomingRequest) -> ProxyResult:
         """Answer ``request`` (path below the stage) for ``api_id``/``stage``."""
@@ -162,11 +165,9 @@ class Gateway:
         if getattr(integration, "timeout_in_millis", None):
             timeout_s = max(0.05, int(integration.timeout_in_millis) / 1000)
         started = time.perf_counter()
-        outcome = await self.runtime.invoke(
-            function_arn, json.dumps(event).encode(), region=region, timeout_cap_s=timeout_s
-        )
+        outcome = await self._invoke_within(function_arn, json.dumps(event).encode(), region, timeout_s)
         integration_ms = (time.perf_counter() - started) * 1000
-        if outcome.status == "failed" and outcome.error_type == "Gateway.Timeout":
+        if outcome is None:
             return self._error(504, "Endpoint request timed out", request_id), integration_ms
         if outcome.status != "ok":
             return self._error(502, "Internal server error", request_id), integration_ms
@@ -179,6 +180,36 @@ class Gateway:
             headers = headers + [("Content-Type", "application/json")]
         headers = headers + [("x-amzn-RequestId", request_id), ("X-Amzn-Trace-Id", f"Root=1-{request_id[:8]}")]
         return ProxyResult(result.status, headers, result.body), integration_ms
+
+    async def _invoke_within(
+        self, function_arn: str, payload: bytes, region: str, timeout_s: float
+    ) -> InvokeResult | None:
+        """The invocation's result, or None if it is not there within ``timeout_s`` (the integration timeout).
+
+        Why a task and a timer of our own rather than a timeout inside the invocation: on AWS the gateway
+        stops waiting while Lambda lets the invocation finish (logs, metrics, side effects, no error), and
+        the gateway's clock also runs while a cold worker starts. One task, one future and one timer
+        handle per request; no cancellation.
+        """
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self.runtime.invoke(function_arn, payload, region=region))
+        answered: asyncio.Future[None] = loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not answered.done():
+                answered.set_result(None)
+
+        task.add_done_callback(wake)
+        timer = loop.call_later(timeout_s, wake)
+        try:
+            await answered
+        finally:
+            timer.cancel()
+        if task.done():
+            return task.result()
+        self._abandoned.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._abandoned.discard)
+        return None
 
     @staticmethod
     def _error(status: int, message: str, request_id: str) -> ProxyResult:

@@ -213,13 +213,11 @@ class LambdaRuntime:
         region: str | None = None,
         request_id: str | None = None,
         asynchronous: bool = False,
-        timeout_cap_s: float | None = None,
     ) -> InvokeResult:
         """Invoke ``function`` (name or ARN) with ``payload`` (event JSON bytes).
 
-        ``timeout_cap_s`` lets a caller wait less than the function's own timeout (API Gateway's 29 s
-        integration timeout): the invocation is then abandoned, not killed, and ``WorkerTimeout``
-        surfaces as status ``failed`` with errorType ``Gateway.Timeout``.
+        Only the function's timeout stops an invocation. A caller that waits less (API Gateway's
+        integration timeout) runs this in a task of its own and abandons it: it completes as on AWS.
         """
         request_id = request_id or new_request_id()
         try:
@@ -270,8 +268,7 @@ class LambdaRuntime:
         reply: Reply | None = None
         outcome = "ok"
         try:
-            timeout = config.timeout_s if timeout_cap_s is None else min(config.timeout_s, timeout_cap_s)
-            reply = await worker.invoke(request_id, payload, timeout, config.arn)
+            reply = await worker.invoke(request_id, payload, config.timeout_s, config.arn)
             result = InvokeResult(
                 "ok" if reply.ok else "error",
                 reply.body,
@@ -279,15 +276,7 @@ class LambdaRuntime:
                 None if reply.ok else "Unhandled",
                 reply.log[-4096:],
             )
-        except WorkerTimeout:
-            if timeout_cap_s is not None and timeout_cap_s < config.timeout_s:
-                outcome = "gateway_timeout"
-                result = InvokeResult(
-                    "failed", _error_json("Endpoint request timed out", "Gateway.Timeout", request_id), request_id
-                )
-            else:
-                outcome, result = _failure(WorkerTimeout(request_id), config, request_id)
-        except WorkerDied as exc:
+        except (WorkerTimeout, WorkerDied) as exc:
             outcome, result = _failure(exc, config, request_id)
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
