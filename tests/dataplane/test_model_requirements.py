@@ -99,6 +99,19 @@ def test_only_what_the_interpreter_lacks_is_installed_once(
     assert model_requirements.install_requirements(satisfied, cache) is None  # nothing to add: no pip
 
 
+def test_pip_options_and_nested_files_are_left_to_pip(
+    wheel_index: Path, model_factory: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`-r extra.txt` (relative to code/) is read by pip; the interpreter check alone would miss it."""
+    d = model_with(model_factory, "nested", "-r extra.txt\n")
+    (d / "code" / "extra.txt").write_text("tinyapp==1.0\n")
+    installed = model_requirements.install_requirements(d, tmp_path / "requirements")
+    assert installed is not None and (installed / "tinyapp.py").is_file() and (installed / "tinydep.py").is_file()
+    only_options = model_with(model_factory, "options", f"--find-links {wheel_index}\nboto3\n")
+    empty = model_requirements.install_requirements(only_options, tmp_path / "requirements")
+    assert empty is not None and not any(empty.iterdir())  # resolved once to nothing: an empty directory
+
+
 def test_a_requirement_pip_cannot_find_fails_with_pips_words(
     wheel_index: Path, model_factory: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -5,7 +5,8 @@ handler. Locally every model is served by one interpreter, so the install must a
 interpreter has without changing it for anyone else:
 
 1. Nothing to do when the interpreter already satisfies every line (the common case, and offline):
-   torch is never downloaded again because a model lists it.
+   torch is never downloaded again because a model lists it. A file with pip options (`-r`, `-f`,
+   `--index-url`) always goes to pip, which alone can read them.
 2. Otherwise pip resolves the file against that interpreter (`pip install --dry-run --report`): the
    report lists exactly the distributions a container would add or upgrade, no more.
 3. Those are installed with `--no-deps --target` into a directory named by the file's content and the
@@ -54,7 +55,7 @@ def install_requirements(model_dir: Path, cache_root: Path, *, python: str = sys
     if path is None:
         return None
     unmet = unmet_requirements(model_dir)
-    if not unmet:
+    if not unmet and not _has_pip_options(path):
         return None
     key = _cache_key(path.read_bytes(), python)
     target, done = cache_root / key, cache_root / f"{key}.installed"
@@ -63,13 +64,12 @@ def install_requirements(model_dir: Path, cache_root: Path, *, python: str = sys
         fcntl.flock(lock, fcntl.LOCK_EX)
         if done.exists() and target.is_dir():
             return target
-        log.info("model %s: installing code/requirements.txt (%s)", model_dir.name, "; ".join(unmet))
+        log.info("model %s: installing code/requirements.txt (%s)", model_dir.name, "; ".join(unmet) or "pip options")
         specs = _resolve(path, python)
-        if not specs:
-            return None
         staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=cache_root))
         try:
-            _pip(python, path.parent, ["install", "--no-deps", "--target", str(staging), *specs])
+            if specs:  # else the directory stays empty, and the file is not resolved again
+                _pip(python, path.parent, ["install", "--no-deps", "--target", str(staging), *specs])
             shutil.rmtree(target, ignore_errors=True)
             staging.rename(target)
         finally:
@@ -77,6 +77,10 @@ def install_requirements(model_dir: Path, cache_root: Path, *, python: str = sys
         done.touch()
         log.info("model %s: code/requirements.txt installed %d distribution(s) into %s", model_dir.name, len(specs), target)
         return target
+
+
+def _has_pip_options(path: Path) -> bool:
+    return any(line.strip().startswith("-") for line in path.read_text(errors="replace").splitlines())
 
 
 def _cache_key(content: bytes, python: str) -> str:
