@@ -292,3 +292,37 @@ def test_slow_init_does_not_eat_the_handler_timeout(
     fields = dict(part.split(": ", 1) for part in report.split("\t")[1:] if ": " in part)
     assert float(fields["Duration"].removesuffix(" ms")) < 1000
     assert float(fields["Init Duration"].removesuffix(" ms")) >= 1400
+
+
+def test_payload_limits(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    """Requests above 6 MB (synchronous) or 1 MB (Event; 256 KB before Lambda raised it in 2025) are
+    refused with 413; a result above 6 MB is an Unhandled Function.ResponseSizeTooLarge error."""
+    name = deploy({"app.py": ECHO})
+    too_big = json.dumps({"x": "a" * (6 * 1024 * 1024)}).encode()
+    with pytest.raises(ClientError) as info:
+        lambda_client.invoke(FunctionName=name, Payload=too_big)
+    assert info.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert info.value.response["Error"]["Message"] == (
+        "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    )
+
+    async_too_big = json.dumps({"x": "a" * (1024 * 1024)}).encode()
+    with pytest.raises(ClientError) as info:
+        lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=async_too_big)
+    assert info.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert info.value.response["Error"]["Message"] == (
+        f"{len(async_too_big)} byte payload is too large for the Event invocation type (limit 1048576 bytes)"
+    )
+    accepted = json.dumps({"x": "a" * (300 * 1024)}).encode()
+    assert lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=accepted)["StatusCode"] == 202
+
+    big_result = deploy({"app.py": "def handler(event, context):\n    return 'a' * 6291556\n"})
+    response, error = invoke(lambda_client, big_result)
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert error == {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }

@@ -4,7 +4,8 @@
 ``X-Amz-Invocation-Type`` (``RequestResponse`` default, ``Event``, ``DryRun``) and
 ``X-Amz-Log-Type: Tail``. Answers as Lambda does: 200 + result, or 200 + error JSON with
 ``X-Amz-Function-Error: Unhandled``; 202 for ``Event``; 204 for ``DryRun``; 404
-``ResourceNotFoundException``; 429 ``TooManyRequestsException``; ``X-Amz-Executed-Version`` and
+``ResourceNotFoundException``; 413 ``RequestEntityTooLargeException`` above the payload quotas (6 MB
+synchronous, 1 MB ``Event``); 429 ``TooManyRequestsException``; ``X-Amz-Executed-Version`` and
 ``x-amzn-RequestId`` always.
 """
 
@@ -20,6 +21,8 @@ from urllib.parse import parse_qs, unquote
 
 from orchestrator.dataplane.lambdas.runtime import InvokeResult, LambdaRuntime
 
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # bytes; Lambda's quota for a RequestResponse request
+EVENT_PAYLOAD_LIMIT = 1024 * 1024  # bytes; Event requests (256 KB until Lambda raised it in October 2025)
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 _REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/lambda/")
 
@@ -40,6 +43,16 @@ def _respond(
     return [body]
 
 
+def _too_large(kind: str, size: int) -> str | None:
+    """Lambda's message when a ``kind`` invocation request of ``size`` bytes exceeds its quota, else None."""
+    if kind == "Event":
+        if size > EVENT_PAYLOAD_LIMIT:
+            return f"{size} byte payload is too large for the Event invocation type (limit {EVENT_PAYLOAD_LIMIT} bytes)"
+    elif size > SYNC_PAYLOAD_LIMIT:
+        return f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
+    return None
+
+
 def make_app(runtime: LambdaRuntime) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
     """WSGI app serving Invoke through ``runtime``."""
 
@@ -55,6 +68,11 @@ def make_app(runtime: LambdaRuntime) -> Callable[[dict[str, Any], Callable[..., 
         region = _region(environ)
         request_id = str(uuid.uuid4())
         base = [("x-amzn-RequestId", request_id), ("Content-Type", "application/json")]
+        too_large = _too_large(kind, len(payload))
+        if too_large is not None:
+            body = json.dumps({"Type": "User", "message": too_large}).encode()
+            headers = base + [("x-amzn-ErrorType", "RequestEntityTooLargeException")]
+            return _respond(start_response, "413 Request Entity Too Large", body, headers)
         if payload:
             try:
                 json.loads(payload)

@@ -58,6 +58,14 @@ _UNITS = {
     "ConcurrentExecutions": "Count",
 }
 
+RESPONSE_PAYLOAD_LIMIT = 6291556  # bytes, as Lambda's Function.ResponseSizeTooLarge message states it
+_RESPONSE_TOO_LARGE = json.dumps(
+    {
+        "errorMessage": f"Response payload size exceeded maximum allowed payload size ({RESPONSE_PAYLOAD_LIMIT} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+).encode()
+
 _active: LambdaRuntime | None = None
 
 
@@ -269,13 +277,16 @@ class LambdaRuntime:
         outcome = "ok"
         try:
             reply = await worker.invoke(request_id, payload, config.timeout_s, config.arn)
-            result = InvokeResult(
-                "ok" if reply.ok else "error",
-                reply.body,
-                request_id,
-                None if reply.ok else "Unhandled",
-                reply.log[-4096:],
-            )
+            if len(reply.body) > RESPONSE_PAYLOAD_LIMIT and not asynchronous:
+                result = InvokeResult("error", _RESPONSE_TOO_LARGE, request_id, "Unhandled", reply.log[-4096:])
+            else:
+                result = InvokeResult(
+                    "ok" if reply.ok else "error",
+                    reply.body,
+                    request_id,
+                    None if reply.ok else "Unhandled",
+                    reply.log[-4096:],
+                )
         except (WorkerTimeout, WorkerDied) as exc:
             outcome, result = _failure(exc, config, request_id)
         finally:
