@@ -326,3 +326,26 @@ def test_payload_limits(lambda_client: Any, deploy: Callable[..., str]) -> None:
         "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
         "errorType": "Function.ResponseSizeTooLarge",
     }
+
+
+@pytest.mark.parametrize("kind", ["RequestResponse", "Event", "DryRun"])
+def test_unknown_function_or_qualifier_is_404_for_every_invocation_type(
+    lambda_client: Any, deploy: Callable[..., str], kind: str
+) -> None:
+    name = deploy({"app.py": ECHO})
+    for reference in ({"FunctionName": "no-such-function"}, {"FunctionName": name, "Qualifier": "no-such-alias"}):
+        with pytest.raises(ClientError) as info:
+            lambda_client.invoke(InvocationType=kind, Payload=b"{}", **reference)
+        assert info.value.response["Error"]["Code"] == "ResourceNotFoundException", reference
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_dry_run_checks_without_running(control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": ECHO})
+    response = lambda_client.invoke(FunctionName=name, InvocationType="DryRun", Payload=b'{"dry": 1}')
+    assert response["StatusCode"] == 204
+    assert response["Payload"].read() == b""
+    invoke(lambda_client, name, {"wet": 1})  # its log, once flushed, shows no trace of the dry run
+    messages = wait_for(lambda: [m for m in log_messages(control_plane, name) if m.startswith("REPORT")] and log_messages(control_plane, name))
+    assert len([m for m in messages if m.startswith("START")]) == 1
+    assert "got {'dry': 1}" not in messages

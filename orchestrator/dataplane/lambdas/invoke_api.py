@@ -84,6 +84,13 @@ def make_app(runtime: LambdaRuntime) -> Callable[[dict[str, Any], Callable[..., 
                     body,
                     base + [("x-amzn-ErrorType", "InvalidRequestContentException")],
                 )
+        if kind in ("Event", "DryRun") and not runtime.exists(name, qualifier=qualifier, region=region):
+            # Lambda checks the function (and qualifier) before it queues an event or answers a dry run.
+            message = f"Function not found: {name}" + (f":{qualifier}" if qualifier else "")
+            body = json.dumps({"Type": "User", "Message": message}).encode()
+            return _respond(
+                start_response, "404 Not Found", body, base + [("x-amzn-ErrorType", "ResourceNotFoundException")]
+            )
         if kind == "Event":
             future = runtime.submit_event(name, payload, qualifier=qualifier, region=region, request_id=request_id)
             del future  # fire and forget, like Lambda's async queue

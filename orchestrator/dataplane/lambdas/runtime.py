@@ -202,6 +202,17 @@ class LambdaRuntime:
             self.loop.call_soon_threadsafe(retire_now)
 
     # -- invocation --------------------------------------------------------------------------------
+    @staticmethod
+    def exists(
+        function: str, *, qualifier: str | None = None, account_id: str | None = None, region: str | None = None
+    ) -> bool:
+        """Whether ``function`` (name or ARN) and ``qualifier`` exist in the control plane (any thread)."""
+        try:
+            read_function(function, qualifier, account_id=account_id, region=region)
+        except FunctionNotFound:
+            return False
+        return True
+
     def invoke_threadsafe(self, function: str, payload: bytes, **kwargs: Any) -> InvokeResult:
         """:meth:`invoke` for threads other than the loop's (WSGI handlers)."""
         return self.call(self.invoke(function, payload, **kwargs))
