@@ -349,3 +349,11 @@ def test_dry_run_checks_without_running(control_plane: ControlPlane, lambda_clie
     messages = wait_for(lambda: [m for m in log_messages(control_plane, name) if m.startswith("REPORT")] and log_messages(control_plane, name))
     assert len([m for m in messages if m.startswith("START")]) == 1
     assert "got {'dry': 1}" not in messages
+
+
+def test_empty_payload_is_an_empty_event(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    name = deploy({"app.py": ECHO})
+    response = lambda_client.invoke(FunctionName=name)  # no Payload at all
+    result = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, result
+    assert result["event"] == {}

@@ -214,7 +214,7 @@ def main() -> int:
         else:
             context = LambdaContext(request_id, int(header["deadline_ms"]), header.get("arn", ""))
             try:
-                event = json.loads(body) if body else None
+                event = json.loads(body) if body else {}  # no payload: Lambda passes an empty object
                 result = handler(event, context)
                 ok = True
             except Exception as exc:  # noqa: BLE001 - any handler error is the invocation's result
