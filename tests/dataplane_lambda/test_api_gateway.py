@@ -237,7 +237,10 @@ def test_integration_timeout_is_the_gateways_own_timer(control_plane: ControlPla
     assert (status, body) == (504, {"message": "Endpoint request timed out"})
     assert time.monotonic() - started < 1.4  # neither the 1.5 s init nor the 1 s handler is waited for
     messages = wait_for(
-        lambda: [m for m in log_messages(control_plane, name) if m.startswith("REPORT")] and log_messages(control_plane, name)
+        lambda: (
+            [m for m in log_messages(control_plane, name) if m.startswith("REPORT")]
+            and log_messages(control_plane, name)
+        )
     )
     assert "slept" in messages
     assert "Status: timeout" not in next(m for m in messages if m.startswith("REPORT"))

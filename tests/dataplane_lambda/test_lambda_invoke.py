@@ -229,8 +229,12 @@ def test_workers_per_function_are_capped_and_extra_invocations_wait(
     cap = default_max_workers()
     callers = cap + 3
     client = boto3.client(
-        "lambda", endpoint_url=control_plane.url, region_name="us-east-1", aws_access_key_id="test",
-        aws_secret_access_key="test", config=Config(max_pool_connections=callers, read_timeout=30, retries={"max_attempts": 1}),
+        "lambda",
+        endpoint_url=control_plane.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(max_pool_connections=callers, read_timeout=30, retries={"max_attempts": 1}),
     )
     name = deploy({"app.py": ECHO}, timeout=10)
     with ThreadPoolExecutor(callers) as pool:
@@ -285,7 +289,10 @@ def test_slow_init_does_not_eat_the_handler_timeout(
     assert result["remaining"] > 500
     request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     messages = wait_for(
-        lambda: [m for m in log_messages(control_plane, name) if m.startswith("REPORT")] and log_messages(control_plane, name)
+        lambda: (
+            [m for m in log_messages(control_plane, name) if m.startswith("REPORT")]
+            and log_messages(control_plane, name)
+        )
     )
     assert messages.index("init finished") < messages.index(f"START RequestId: {request_id} Version: $LATEST")
     report = next(m for m in messages if m.startswith("REPORT"))
@@ -340,13 +347,20 @@ def test_unknown_function_or_qualifier_is_404_for_every_invocation_type(
         assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_dry_run_checks_without_running(control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]) -> None:
+def test_dry_run_checks_without_running(
+    control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]
+) -> None:
     name = deploy({"app.py": ECHO})
     response = lambda_client.invoke(FunctionName=name, InvocationType="DryRun", Payload=b'{"dry": 1}')
     assert response["StatusCode"] == 204
     assert response["Payload"].read() == b""
     invoke(lambda_client, name, {"wet": 1})  # its log, once flushed, shows no trace of the dry run
-    messages = wait_for(lambda: [m for m in log_messages(control_plane, name) if m.startswith("REPORT")] and log_messages(control_plane, name))
+    messages = wait_for(
+        lambda: (
+            [m for m in log_messages(control_plane, name) if m.startswith("REPORT")]
+            and log_messages(control_plane, name)
+        )
+    )
     assert len([m for m in messages if m.startswith("START")]) == 1
     assert "got {'dry': 1}" not in messages
 
@@ -357,3 +371,22 @@ def test_empty_payload_is_an_empty_event(lambda_client: Any, deploy: Callable[..
     result = json.loads(response["Payload"].read())
     assert "FunctionError" not in response, result
     assert result["event"] == {}
+
+
+def test_log_tail_is_the_last_4_kb_of_the_execution_log(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    """``LogType: Tail``: the last 4 KB of what CloudWatch gets for the invocation, START to REPORT."""
+    name = deploy({"app.py": ECHO})
+    response, _ = invoke(lambda_client, name, {"a": 1}, LogType="Tail")
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    lines = base64.b64decode(response["LogResult"]).decode().splitlines()
+    assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert lines[1] == "got {'a': 1}"
+    assert lines[2] == f"END RequestId: {request_id}"
+    assert lines[3].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
+
+    response, _ = invoke(lambda_client, name, {"long": "€" * 3000}, LogType="Tail")  # 9 KB of output
+    raw = base64.b64decode(response["LogResult"])
+    assert 4000 < len(raw) <= 4096
+    text = raw.decode("utf-8")  # strict: no character cut in half
+    assert "START RequestId" not in text
+    assert text.endswith("\n") and text.splitlines()[-1].startswith("REPORT RequestId: ")

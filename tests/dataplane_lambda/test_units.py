@@ -251,3 +251,13 @@ def test_endpoint_resolver_reads_the_health_document(
         assert env.sagemaker_runtime_url == expected
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("pad", ["", "a", "ab"])
+def test_log_tail_never_cuts_a_character(pad: str) -> None:
+    from orchestrator.dataplane.lambdas.runtime import LOG_TAIL_BYTES, log_tail
+
+    tail = log_tail([(0, "€" * 2000 + pad), (0, "END")])
+    assert tail.endswith("€" + pad + "\nEND\n")
+    assert len(tail.encode()) <= LOG_TAIL_BYTES
+    assert LOG_TAIL_BYTES - len(tail.encode()) < 3  # at most the bytes of one character are dropped

@@ -193,7 +193,9 @@ def main() -> int:
     if init_error is not None:
         captured.write(f"[ERROR] {init_error.error_type}: {init_error}\n")
     mem_mb = _peak_memory_mb()
-    _write_frame(replies, {"ok": init_error is None, "log": _drain(captured), "init_ms": init_ms, "mem_mb": mem_mb}, b"")
+    _write_frame(
+        replies, {"ok": init_error is None, "log": _drain(captured), "init_ms": init_ms, "mem_mb": mem_mb}, b""
+    )
     while True:
         sizes = _read_exact(requests, _FRAME.size)
         if sizes is None:

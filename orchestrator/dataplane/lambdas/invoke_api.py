@@ -97,8 +97,9 @@ def make_app(runtime: LambdaRuntime) -> Callable[[dict[str, Any], Callable[..., 
             return _respond(start_response, "202 Accepted", b"", base)
         if kind == "DryRun":
             return _respond(start_response, "204 No Content", b"", base)
+        tail = environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail"
         result: InvokeResult = runtime.invoke_threadsafe(
-            name, payload, qualifier=qualifier, region=region, request_id=request_id
+            name, payload, qualifier=qualifier, region=region, request_id=request_id, tail=tail
         )
         if result.status == "not_found":
             return _respond(
@@ -121,7 +122,7 @@ def make_app(runtime: LambdaRuntime) -> Callable[[dict[str, Any], Callable[..., 
         headers = base + [("X-Amz-Executed-Version", qualifier or "$LATEST")]
         if result.function_error:
             headers.append(("X-Amz-Function-Error", result.function_error))
-        if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail":
+        if tail:
             headers.append(("X-Amz-Log-Result", base64.b64encode(result.log_tail.encode()).decode()))
         return _respond(start_response, "200 OK", result.payload, headers)
 

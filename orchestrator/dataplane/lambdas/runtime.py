@@ -66,6 +66,8 @@ _RESPONSE_TOO_LARGE = json.dumps(
     }
 ).encode()
 
+LOG_TAIL_BYTES = 4096  # what ``LogType: Tail`` returns of the execution log
+
 _active: LambdaRuntime | None = None
 
 
@@ -103,6 +105,13 @@ class InvokeResult:
 def new_request_id() -> str:
     """A version-4 UUID string without a syscall (``uuid.uuid4`` reads os.urandom each time)."""
     return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
+def log_tail(lines: list[tuple[int, str]]) -> str:
+    """The last ``LOG_TAIL_BYTES`` bytes of an invocation's log events, one per line, as ``LogType: Tail``
+    returns them; a character cut by the limit is dropped whole, so the tail is valid UTF-8."""
+    data = "".join(text + "\n" for _, text in lines).encode()
+    return data[-LOG_TAIL_BYTES:].decode("utf-8", "ignore")
 
 
 def _failure(exc: WorkerTimeout | WorkerDied, config: FunctionConfig, request_id: str) -> tuple[str, InvokeResult]:
@@ -232,8 +241,11 @@ class LambdaRuntime:
         region: str | None = None,
         request_id: str | None = None,
         asynchronous: bool = False,
+        tail: bool = False,
     ) -> InvokeResult:
         """Invoke ``function`` (name or ARN) with ``payload`` (event JSON bytes).
+
+        ``tail``: fill ``log_tail`` (``LogType: Tail``); only then is the log text joined.
 
         Only the function's timeout stops an invocation. A caller that waits less (API Gateway's
         integration timeout) runs this in a task of its own and abandons it: it completes as on AWS.
@@ -278,8 +290,15 @@ class LambdaRuntime:
             outcome, result = _failure(exc.cause, config, request_id)
             self._count(config, duration_ms, ok=False)
             started_ms = int(time.time() * 1000 - duration_ms)
-            self._record_log(config, exc.log_stream, request_id, started_ms, duration_ms, None, None, outcome)
-            return result
+            lines = self._record_log(config, exc.log_stream, request_id, started_ms, duration_ms, None, None, outcome)
+            return InvokeResult(
+                result.status,
+                result.payload,
+                request_id,
+                result.function_error,
+                log_tail(lines) if tail else "",
+                duration_ms,
+            )
         metrics.add("ConcurrentExecutions", dims, pool.in_flight)
         init = worker.pop_init()  # set on a worker's first invocation: its init phase, reported apart
         started = time.perf_counter()
@@ -289,24 +308,25 @@ class LambdaRuntime:
         try:
             reply = await worker.invoke(request_id, payload, config.timeout_s, config.arn)
             if len(reply.body) > RESPONSE_PAYLOAD_LIMIT and not asynchronous:
-                result = InvokeResult("error", _RESPONSE_TOO_LARGE, request_id, "Unhandled", reply.log[-4096:])
+                result = InvokeResult("error", _RESPONSE_TOO_LARGE, request_id, "Unhandled")
+            elif reply.ok:
+                result = InvokeResult("ok", reply.body, request_id)
             else:
-                result = InvokeResult(
-                    "ok" if reply.ok else "error",
-                    reply.body,
-                    request_id,
-                    None if reply.ok else "Unhandled",
-                    reply.log[-4096:],
-                )
+                result = InvokeResult("error", reply.body, request_id, "Unhandled")
         except (WorkerTimeout, WorkerDied) as exc:
             outcome, result = _failure(exc, config, request_id)
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             pool.release(worker, config, code_dir, env)
         self._count(config, duration_ms, ok=result.status == "ok")
-        self._record_log(config, worker.log_stream, request_id, started_ms, duration_ms, init, reply, outcome)
+        lines = self._record_log(config, worker.log_stream, request_id, started_ms, duration_ms, init, reply, outcome)
         return InvokeResult(
-            result.status, result.payload, request_id, result.function_error, result.log_tail, duration_ms
+            result.status,
+            result.payload,
+            request_id,
+            result.function_error,
+            log_tail(lines) if tail else "",
+            duration_ms,
         )
 
     # -- telemetry ---------------------------------------------------------------------------------
@@ -337,12 +357,12 @@ class LambdaRuntime:
         init: Reply | None,
         reply: Reply | None,
         outcome: str,
-    ) -> None:
-        """START / output / END / REPORT of one invocation, after the init phase's output if it had one."""
-        lines: list[tuple[int, str]] = []
+    ) -> list[tuple[int, str]]:
+        """Log START / output / END / REPORT of one invocation (returned), after the init phase's output."""
         if init is not None and init.log:
-            lines += [(started_ms, line) for line in init.log.splitlines() if line]
-        lines.append((started_ms, f"START RequestId: {request_id} Version: {config.version}"))
+            init_lines = [(started_ms, line) for line in init.log.splitlines() if line]
+            self.logs.add(config.account_id, config.region, config.log_group, log_stream, init_lines)
+        lines = [(started_ms, f"START RequestId: {request_id} Version: {config.version}")]
         end_ms = started_ms + int(duration_ms)
         if reply is not None and reply.log:
             lines += [(end_ms, line) for line in reply.log.splitlines() if line]
@@ -362,6 +382,7 @@ class LambdaRuntime:
             report += "\tStatus: timeout"
         lines.append((end_ms, report))
         self.logs.add(config.account_id, config.region, config.log_group, log_stream, lines)
+        return lines
 
     def flush_telemetry(self) -> None:
         """Move buffered log events and metrics into moto (the flusher thread calls this)."""
