@@ -390,3 +390,21 @@ def test_log_tail_is_the_last_4_kb_of_the_execution_log(lambda_client: Any, depl
     text = raw.decode("utf-8")  # strict: no character cut in half
     assert "START RequestId" not in text
     assert text.endswith("\n") and text.splitlines()[-1].startswith("REPORT RequestId: ")
+
+
+def test_versions_and_aliases(lambda_client: Any, deploy: Callable[..., str]) -> None:
+    """ExecutedVersion is the version that ran (an alias's target); the context's ARN is the one invoked."""
+    name = deploy({"app.py": ECHO})
+    version = lambda_client.publish_version(FunctionName=name)["Version"]
+    lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    for reference, qualifier in ((name, version), (name, "live"), (f"{name}:live", None), (f"{arn}:live", None)):
+        response, result = invoke(lambda_client, reference, {}, **({"Qualifier": qualifier} if qualifier else {}))
+        assert response["ExecutedVersion"] == version, reference
+        assert result["context"]["function_version"] == version
+        used = qualifier or "live"
+        assert result["context"]["invoked_function_arn"] == f"{arn}:{used}"
+    response, result = invoke(lambda_client, name, {})
+    assert response["ExecutedVersion"] == "$LATEST"
+    assert result["context"]["function_version"] == "$LATEST"
+    assert result["context"]["invoked_function_arn"] == arn

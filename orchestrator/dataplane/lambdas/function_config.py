@@ -36,11 +36,17 @@ class FunctionConfig:
     reserved_concurrency: int | None
     code_sha256: str
     package_type: str
+    qualifier: str | None = None  # as the caller gave it (version, alias or $LATEST), None if unqualified
 
     @property
     def fingerprint(self) -> tuple[Any, ...]:
         """Everything a started worker depends on: a change means new workers."""
         return (self.code_sha256, self.handler, self.runtime, self.memory_mb, self.environment, self.version)
+
+    @property
+    def invoked_arn(self) -> str:
+        """``context.invoked_function_arn``: the function's ARN with the qualifier the caller used."""
+        return self.arn if self.qualifier is None else f"{self.arn}:{self.qualifier}"
 
     @property
     def log_group(self) -> str:
@@ -89,11 +95,10 @@ def read_function(
     name, arn_qualifier, arn_region, arn_account = parse_function_name(name_or_arn)
     account = arn_account or account_id or DEFAULT_ACCOUNT
     region = arn_region or region or DEFAULT_REGION
-    qualifier = qualifier or arn_qualifier
-    if qualifier == "$LATEST":
-        qualifier = None
+    invoked_qualifier = qualifier or arn_qualifier
+    lookup = None if invoked_qualifier == "$LATEST" else invoked_qualifier
     try:
-        fn = moto_backend(lambda_backends, account, region).get_function(name, qualifier)
+        fn = moto_backend(lambda_backends, account, region).get_function(name, lookup)
     except Exception as exc:  # moto raises its own UnknownFunctionException / ValueError
         raise FunctionNotFound(name_or_arn) from exc
     if fn is None:
@@ -114,5 +119,6 @@ def read_function(
         reserved_concurrency=int(reserved) if reserved not in (None, "") else None,
         code_sha256=str(fn.code_sha_256 or ""),
         package_type=str(getattr(fn, "package_type", "Zip") or "Zip"),
+        qualifier=invoked_qualifier,
     )
     return config, fn

@@ -119,7 +119,7 @@ def make_app(runtime: LambdaRuntime) -> Callable[[dict[str, Any], Callable[..., 
             return _respond(
                 start_response, "502 Bad Gateway", result.payload, base + [("x-amzn-ErrorType", "ServiceException")]
             )
-        headers = base + [("X-Amz-Executed-Version", qualifier or "$LATEST")]
+        headers = base + [("X-Amz-Executed-Version", result.executed_version)]
         if result.function_error:
             headers.append(("X-Amz-Function-Error", result.function_error))
         if tail:

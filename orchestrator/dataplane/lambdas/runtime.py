@@ -91,6 +91,7 @@ class InvokeResult:
     function_error: str | None = None
     log_tail: str = ""
     duration_ms: float = 0.0
+    executed_version: str = "$LATEST"  # the version that ran (an alias's target)
 
     @property
     def error_type(self) -> str | None:
@@ -298,6 +299,7 @@ class LambdaRuntime:
                 result.function_error,
                 log_tail(lines) if tail else "",
                 duration_ms,
+                config.version,
             )
         metrics.add("ConcurrentExecutions", dims, pool.in_flight)
         init = worker.pop_init()  # set on a worker's first invocation: its init phase, reported apart
@@ -306,7 +308,7 @@ class LambdaRuntime:
         reply: Reply | None = None
         outcome = "ok"
         try:
-            reply = await worker.invoke(request_id, payload, config.timeout_s, config.arn)
+            reply = await worker.invoke(request_id, payload, config.timeout_s, config.invoked_arn)
             if len(reply.body) > RESPONSE_PAYLOAD_LIMIT and not asynchronous:
                 result = InvokeResult("error", _RESPONSE_TOO_LARGE, request_id, "Unhandled")
             elif reply.ok:
@@ -327,6 +329,7 @@ class LambdaRuntime:
             result.function_error,
             log_tail(lines) if tail else "",
             duration_ms,
+            config.version,
         )
 
     # -- telemetry ---------------------------------------------------------------------------------
