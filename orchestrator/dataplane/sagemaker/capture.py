@@ -15,6 +15,11 @@ The hot path only appends a tuple of references; records are formatted and writt
 (every `flush_interval` seconds and on close). A batch is dropped from the buffer only once its
 sink write succeeded — a failed write is retried at the next flush — so at 100 % sampling every
 answered request is written exactly once unless the sink itself fails half-way.
+
+A request sampled for capture is pending on its endpoint's capture from `begin()` to `finish()` /
+`cancel()`. When an endpoint is deleted or its capture configuration changes, the old capture is
+retired, not dropped: the flusher keeps writing it and forgets it only at the first flush that
+starts with nothing pending on it, so a request still in flight at that moment is written too.
 """
 
 from __future__ import annotations
@@ -128,20 +133,49 @@ class EndpointCapture:
         self._events = 0
         self._second = -1
         self._stamp = ""
+        # sampled requests not finished yet; written only on the loop thread (begin/finish/cancel)
+        self.pending = 0
 
     def sample(self) -> bool:
         return self.spec.enabled and (self.rate >= 1.0 or random.random() < self.rate)
 
+    def begin(self) -> bool:
+        """Decide sampling for a request; a sampled one stays pending until finish() or cancel().
+
+        Why count: a retired capture may be forgotten only once nothing can still write into it."""
+        if not self.sample():
+            return False
+        self.pending += 1
+        return True
+
+    def finish(
+        self, variant: str, content_type: str, body: bytes, out_type: str, out_body: bytes, inference_id: str
+    ) -> None:
+        """Record a pending request's answer; appended before it stops being pending (one locked step)."""
+        item = (time.time(), content_type, body, out_type, out_body, inference_id)
+        with self.lock:
+            self._append(variant, item)
+            self.pending -= 1
+
+    def cancel(self) -> None:
+        """A pending request ended without a model answer to capture (error, timeout, full queue)."""
+        with self.lock:
+            self.pending -= 1
+
     def record(
         self, variant: str, content_type: str, body: bytes, out_type: str, out_body: bytes, inference_id: str
     ) -> None:
+        """Buffer one record (a request that was not counted as pending: tools and tests)."""
         item = (time.time(), content_type, body, out_type, out_body, inference_id)
         with self.lock:
-            buf = self.buffers.get(variant)
-            if buf is None:
-                self.buffers[variant] = [item]
-            else:
-                buf.append(item)
+            self._append(variant, item)
+
+    def _append(self, variant: str, item: _Pending) -> None:
+        buf = self.buffers.get(variant)
+        if buf is None:
+            self.buffers[variant] = [item]
+        else:
+            buf.append(item)
 
     def take(self) -> dict[str, list[_Pending]]:
         with self.lock:
@@ -198,6 +232,8 @@ class CaptureWriter:
         self.endpoints: dict[str, EndpointCapture] = {}
         self._task: asyncio.Task[None] | None = None
         self._flush_lock = threading.Lock()
+        # guards endpoints/_retired: configure runs on the loop thread, a sink write in an executor thread
+        self._registry_lock = threading.Lock()
         self._retired: list[EndpointCapture] = []
         self._async_lock = asyncio.Lock()
 
@@ -209,16 +245,19 @@ class CaptureWriter:
         if old is not None and old.spec == spec:
             return old
         cap = EndpointCapture(endpoint_name, spec)
-        if old is not None:
-            self._retired.append(old)
-        self.endpoints[endpoint_name] = cap
+        with self._registry_lock:
+            if old is not None:
+                self._retired.append(old)
+            self.endpoints[endpoint_name] = cap
         return cap
 
     def remove(self, endpoint_name: str) -> None:
-        """Stop capturing for an endpoint; what it buffered is still written at the next flush."""
-        old = self.endpoints.pop(endpoint_name, None)
-        if old is not None:
-            self._retired.append(old)
+        """Stop capturing for an endpoint; what it buffered, and what its pending requests still
+        record, is written by the next flushes."""
+        with self._registry_lock:
+            old = self.endpoints.pop(endpoint_name, None)
+            if old is not None:
+                self._retired.append(old)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -235,15 +274,29 @@ class CaptureWriter:
         """Take every buffer and render its files (CPU work: done on the loop thread, see flush_async).
 
         lazy: only group the records into files; the caller renders the bodies."""
-        caps = list(self.endpoints.values()) + self._retired
-        self._retired = []
         files = []
-        for cap in caps:
-            for variant, items in cap.take().items():
+        for cap, taken in self._take_all():
+            for variant, items in taken.items():
                 for uri, group in cap.files(variant, items):
                     body = b"" if lazy else ("\n".join([cap.render(i) for i in group]) + "\n").encode()
                     files.append((cap, variant, uri, body, group))
         return files
+
+    def _take_all(self) -> list[tuple[EndpointCapture, dict[str, list[_Pending]]]]:
+        """Take every capture's buffers; a retired capture is taken for the last time (forgotten) when
+        nothing is pending on it. Pending is read before taking: a request that finishes in between
+        leaves its record for the next flush instead of in a forgotten buffer."""
+        with self._registry_lock:
+            caps = list(self.endpoints.values()) + self._retired
+            self._retired = [cap for cap in self._retired if cap.pending > 0]
+        return [(cap, cap.take()) for cap in caps]
+
+    def _put_back(self, cap: EndpointCapture, variant: str, group: list[_Pending]) -> None:
+        """Keep a failed batch for the next flush, re-retiring its capture if it was just forgotten."""
+        cap.put_back(variant, group)
+        with self._registry_lock:
+            if self.endpoints.get(cap.endpoint_name) is not cap and cap not in self._retired:
+                self._retired.append(cap)
 
     def _write(self, files: list[tuple[EndpointCapture, str, str, bytes, list[_Pending]]]) -> int:
         written = 0
@@ -253,7 +306,7 @@ class CaptureWriter:
                 self.sink.write(uri, body, cap.spec.kms_key_id)
             except Exception:  # noqa: BLE001 - retried at the next flush
                 log.exception("data capture write to %s failed", uri)
-                cap.put_back(variant, group)
+                self._put_back(cap, variant, group)
                 continue
             written += len(group)
         return written

@@ -199,8 +199,10 @@ class RuntimeServer:
         call = _Call(content_type, accept, attrs, inference_id, body, _complete)
         call.conn, call.slot, call.variant, call.endpoint = conn, slot, variant, ep
         call.t_start, call.keep_alive = t_start, keep_alive
-        call.capture = ep.capture is not None and ep.capture.sample()
+        call.capture = ep.capture is not None and ep.capture.begin()  # pending until finish/cancel
         if not variant.pick_instance().submit(call):
+            if call.capture and ep.capture is not None:
+                ep.capture.cancel()
             variant.counters.observe(None, (time.perf_counter() - t_start) * 1e6)
             variant.counters.error(None, 503)
             conn.answer(slot, self.error(503, "ServiceUnavailable", "The model server is overloaded: its request queue is full. Try your call again.", keep_alive))
@@ -219,8 +221,10 @@ def _complete(inv: Invocation, status: int, content_type: str, body: bytes) -> N
     if 200 <= status < 300:
         call.conn.answer(call.slot, server.success(variant.name, content_type, body, call.response_attributes, call.keep_alive))
         if call.capture and endpoint.capture is not None:
-            endpoint.capture.record(variant.name, call.content_type, call.body, content_type, body, call.inference_id)
+            endpoint.capture.finish(variant.name, call.content_type, call.body, content_type, body, call.inference_id)
         return
+    if call.capture and endpoint.capture is not None:
+        endpoint.capture.cancel()  # sampled, but there is no model answer to capture
     if status == STATUS_TIMEOUT:
         counters.error(500, 424)
         message = (
