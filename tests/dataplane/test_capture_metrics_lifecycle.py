@@ -1,9 +1,12 @@
-"""Data capture of requests in flight when an endpoint goes away or its capture configuration changes:
-nothing lost, nothing written twice."""
+"""Data capture of requests in flight when an endpoint goes away or its capture configuration changes
+(nothing lost, nothing written twice), and the CPU of processes seen for the first time (an instance's
+first minute, a restarted worker)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +20,7 @@ from orchestrator.dataplane.sagemaker import (
     DataCaptureSpec,
     LocalSageMakerRuntime,
 )
+from orchestrator.dataplane.sagemaker.metrics import MetricsPublisher, VariantCounters, VariantInventory
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -122,3 +126,60 @@ def test_a_request_in_flight_when_the_capture_config_changes_keeps_the_old_confi
 
 
 
+
+# -- CPU of processes seen for the first time ------------------------------------------------------
+
+BURN = """
+import sys, time
+t0 = time.process_time()
+while time.process_time() - t0 < {cpu}:
+    pass
+print("burnt", flush=True)
+time.sleep(60)
+"""
+
+
+def burner(cpu_seconds: float) -> subprocess.Popen[str]:
+    """A process that uses `cpu_seconds` of CPU, says so on stdout, then idles."""
+    proc = subprocess.Popen([sys.executable, "-c", BURN.format(cpu=cpu_seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "burnt"
+    return proc
+
+
+def cpu_sum(publisher: MetricsPublisher) -> float:
+    data = publisher.collect()
+    [cpu] = [d for d in data["/aws/sagemaker/Endpoints"] if d["MetricName"] == "CPUUtilization"]
+    return float(cpu["StatisticValues"]["Sum"])
+
+
+def test_cpu_of_a_process_counts_from_its_start_first_window_and_after_a_restart() -> None:
+    pids: list[int] = []
+    publisher = MetricsPublisher(
+        None, lambda: [VariantInventory("ep", "a", 1, [list(pids)], "/", VariantCounters())], interval=60
+    )
+    first = burner(0.3)  # an instance's first minute: the worker started inside the window
+    try:
+        pids[:] = [first.pid]
+        # >= 0.3 s of CPU in a window of a few seconds at most (2 cores shared: allow a slow start)
+        assert cpu_sum(publisher) > 3.0
+    finally:
+        first.kill()
+        first.wait()
+    restarted = burner(0.3)  # the worker was replaced: a new pid, first read now
+    try:
+        pids[:] = [restarted.pid]
+        assert cpu_sum(publisher) > 3.0
+    finally:
+        restarted.kill()
+        restarted.wait()
+
+
+def test_a_process_older_than_the_window_counts_its_average_rate_for_the_window() -> None:
+    from orchestrator.dataplane.sagemaker.metrics import ProcSampler, _ProcStat
+
+    # alive 100 s, 10 s of CPU: 10 % on average, so 1 s of the 10 s window
+    stat = _ProcStat(cpu=10.0, rss=0.0, started=1000.0)
+    assert ProcSampler._first_reading(stat, now=1100.0, window_start=1090.0) == pytest.approx(10.0)
+    # started 2 s into a 10 s window with 1 s of CPU: all of it counts, over the whole window
+    stat = _ProcStat(cpu=1.0, rss=0.0, started=1092.0)
+    assert ProcSampler._first_reading(stat, now=1100.0, window_start=1090.0) == pytest.approx(10.0)

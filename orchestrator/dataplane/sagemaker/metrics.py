@@ -118,13 +118,30 @@ def _stats(s: list[float]) -> dict[str, float]:
     return {"SampleCount": float(s[0]), "Sum": s[1], "Minimum": s[2], "Maximum": s[3]}
 
 
+def _boot_clock() -> float:
+    """Seconds since boot: the clock of /proc/<pid>/stat starttime (monotonic would drift by suspends)."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+@dataclass
+class _ProcStat:
+    cpu: float  # utime + stime, seconds
+    rss: float  # bytes
+    started: float  # boot-clock seconds
+
+
 class ProcSampler:
-    """CPU and memory of process groups from /proc (Linux)."""
+    """CPU and memory of process groups from /proc (Linux).
+
+    CPU is the share of a window (from the previous collect to now) the processes ran: for a pid seen
+    before, the CPU since that reading; for a pid seen for the first time (an instance's first minute,
+    a restarted worker), the CPU since it started, over the part of the window it was alive (a pid
+    older than the window, never sampled, contributes its average rate over the window)."""
 
     def __init__(self) -> None:
         self.ticks = os.sysconf("SC_CLK_TCK")
         self.page = os.sysconf("SC_PAGE_SIZE")
-        self.last: dict[int, tuple[float, float]] = {}
+        self.last: dict[int, tuple[float, _ProcStat]] = {}  # pid -> (boot clock at reading, reading)
         self.mem_total = self._mem_total()
 
     @staticmethod
@@ -138,32 +155,55 @@ class ProcSampler:
             pass
         return 1.0
 
-    def _read(self, pid: int) -> tuple[float, float] | None:
+    def _read(self, pid: int) -> _ProcStat | None:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             return None
-        cpu = (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime, seconds
-        rss = int(fields[21]) * self.page
-        return cpu, rss
+        # fields[0] is stat field 3 (state): utime 14, stime 15, starttime 22, rss 24
+        cpu = (int(fields[11]) + int(fields[12])) / self.ticks
+        return _ProcStat(cpu, float(int(fields[21]) * self.page), int(fields[19]) / self.ticks)
 
-    def sample(self, pids: Iterable[int]) -> tuple[float, float]:
-        """(CPU % summed over the processes since their last sample, memory % of the machine)."""
-        now = time.monotonic()
+    def sample(self, pids: Iterable[int], window_start: float | None = None) -> tuple[float, float]:
+        """(CPU % summed over the processes during the window, memory % of the machine).
+
+        window_start: boot-clock time the window began (the previous collect); without it, a pid
+        seen for the first time counts from its start."""
+        now = _boot_clock()
         cpu_pct = 0.0
         rss = 0.0
         for pid in pids:
             got = self._read(pid)
             if got is None:
                 continue
-            cpu, mem = got
-            rss += mem
+            rss += got.rss
             prev = self.last.get(pid)
-            self.last[pid] = (now, cpu)
-            if prev is not None and now > prev[0]:
-                cpu_pct += (cpu - prev[1]) / (now - prev[0]) * 100.0
+            self.last[pid] = (now, got)
+            if prev is not None and prev[1].started == got.started:  # same process (pids are reused)
+                if now > prev[0]:
+                    cpu_pct += (got.cpu - prev[1].cpu) / (now - prev[0]) * 100.0
+            else:
+                cpu_pct += self._first_reading(got, now, window_start)
         return cpu_pct, rss / self.mem_total * 100.0
+
+    @staticmethod
+    def _first_reading(got: _ProcStat, now: float, window_start: float | None) -> float:
+        """CPU % over the window of a process read for the first time: its CPU since it started,
+        counted for the part of the window it was alive (at its average rate if it is older)."""
+        alive = now - got.started
+        begin = got.started if window_start is None else window_start
+        window = now - begin
+        if alive <= 0 or window <= 0:
+            return 0.0
+        in_window = min(alive, window) / alive  # the share of its life that falls inside the window
+        return got.cpu * in_window / window * 100.0
+
+    def forget_except(self, pids: Iterable[int]) -> None:
+        """Drop the readings of processes no longer sampled (exited workers, stopped instances)."""
+        keep = set(pids)
+        for pid in [p for p in self.last if p not in keep]:
+            del self.last[pid]
 
 
 def disk_utilization(path: str) -> float:
@@ -185,6 +225,7 @@ class MetricsPublisher:
         self.inventory = inventory
         self.interval = interval
         self.sampler = ProcSampler()
+        self._window_start = _boot_clock()  # of the instance metrics' current window (the last collect)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -205,6 +246,8 @@ class MetricsPublisher:
         """Swap counters (on the loop thread) and build the data of the minute that just ended."""
         t = at if at is not None else time.time() - 1.0
         stamp = datetime.fromtimestamp(t - t % 60, timezone.utc)
+        window_start, self._window_start = self._window_start, _boot_clock()
+        sampled: list[int] = []
         out: dict[str, list[dict[str, Any]]] = {NS_INVOCATIONS: [], NS_INSTANCES: []}
         for inv in self.inventory():
             dims = [{"Name": "EndpointName", "Value": inv.endpoint_name}, {"Name": "VariantName", "Value": inv.variant_name}]
@@ -235,7 +278,8 @@ class MetricsPublisher:
             cpu = [0.0, 0.0, float("inf"), 0.0]
             mem = [0.0, 0.0, float("inf"), 0.0]
             for pids in inv.instance_pids:
-                c_pct, m_pct = self.sampler.sample(pids)
+                c_pct, m_pct = self.sampler.sample(pids, window_start)
+                sampled += pids
                 for s, v in ((cpu, c_pct), (mem, m_pct)):
                     s[0] += 1
                     s[1] += v
@@ -247,6 +291,7 @@ class MetricsPublisher:
                     out[NS_INSTANCES].append(
                         {"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Percent", "StatisticValues": _stats(s)}
                     )
+        self.sampler.forget_except(sampled)
         return out
 
     def send(self, data: dict[str, list[dict[str, Any]]]) -> None:
