@@ -1,6 +1,6 @@
-"""Data capture of requests in flight when an endpoint goes away or its capture configuration changes
-(nothing lost, nothing written twice), and the CPU of processes seen for the first time (an instance's
-first minute, a restarted worker)."""
+"""Capture records and metrics of requests in flight when an endpoint goes away, changes or the runtime
+stops (nothing lost, nothing written twice), InvocationsPerInstance with several instances, and the
+CPU of processes seen for the first time (an instance's first minute, a restarted worker)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from dataplane_helpers import endpoint
 
 from orchestrator.dataplane.sagemaker import (
     DataCaptureSpec,
+    EndpointSpec,
+    InMemoryMetricsSink,
+    LocalDirCaptureSink,
     LocalSageMakerRuntime,
+    ModelSpec,
+    VariantSpec,
 )
 from orchestrator.dataplane.sagemaker.metrics import MetricsPublisher, VariantCounters, VariantInventory
 
@@ -67,10 +74,24 @@ def captured_ids(s3_root: Path, prefix: str = "prefix") -> list[str]:
     return sorted(ids)
 
 
+def data(sink: Any, ep: str, variant: str, metric: str = "Invocations") -> list[dict[str, Any]]:
+    """Every datum of `metric` published for the variant (a periodic publish at a minute boundary may
+    split a test's invocations in two: compare sums)."""
+    assert isinstance(sink, InMemoryMetricsSink)
+    dims = [{"Name": "EndpointName", "Value": ep}, {"Name": "VariantName", "Value": variant}]
+    return [d for ns, d in sink.data if d["MetricName"] == metric and d["Dimensions"] == dims]
 
 
+def invocations(sink: Any, ep: str, variant: str) -> list[float]:
+    """Values of every Invocations datum published for the variant."""
+    return [d["Value"] for d in data(sink, ep, variant)]
 
 
+def client(rt: LocalSageMakerRuntime) -> Any:
+    return boto3.client(
+        "sagemaker-runtime", endpoint_url=rt.url, region_name="us-east-1", aws_access_key_id="testing",
+        aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}, read_timeout=30),
+    )
 
 
 class InFlight:
@@ -102,6 +123,22 @@ def quick(smr: Any, ep: str, inference_id: str) -> None:
     smr.invoke_endpoint(EndpointName=ep, Body=b"{}", ContentType="application/json", InferenceId=inference_id)["Body"].read()
 
 
+def test_a_request_in_flight_during_delete_is_captured_once_and_counted(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path], smr: Any, tmp_path: Path
+) -> None:
+    d = model_factory(SLOW)
+    runtime.apply(endpoint("gone", ("a", d, 1.0, ONE_WORKER), capture=capture_spec()))
+    quick(smr, "gone", "q-1")
+    quick(smr, "gone", "q-2")
+    call = InFlight(smr, "gone", "inflight", tmp_path / "mark")
+    runtime.delete("gone")  # the periodic capture flush (every 0.2 s) runs while the request drains
+    assert call.answered() == 200
+    runtime.flush()
+    assert captured_ids(tmp_path / "s3") == ["inflight", "q-1", "q-2"]
+    assert sum(invocations(runtime.metrics_sink, "gone", "a")) == 3
+    runtime.flush()
+    assert captured_ids(tmp_path / "s3") == ["inflight", "q-1", "q-2"]  # nothing written twice
+    assert sum(invocations(runtime.metrics_sink, "gone", "a")) == 3
 
 
 def test_a_request_in_flight_when_the_capture_config_changes_keeps_the_old_config(
@@ -121,10 +158,61 @@ def test_a_request_in_flight_when_the_capture_config_changes_keeps_the_old_confi
     assert captured_ids(tmp_path / "s3", "old") == ["inflight"]
 
 
+def test_a_variant_replaced_by_an_update_publishes_its_last_minute(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path], smr: Any, tmp_path: Path
+) -> None:
+    d = model_factory(SLOW)
+    runtime.apply(endpoint("swap", ("a", d, 1.0, ONE_WORKER)))
+    quick(smr, "swap", "q-1")
+    call = InFlight(smr, "swap", "inflight", tmp_path / "mark")
+    # a changed environment: new instances for "a", the old one drains the request in flight
+    runtime.apply(endpoint("swap", ("a", d, 1.0, {**ONE_WORKER, "TAG": "v2"})))
+    assert call.answered() == 200
+    quick(smr, "swap", "q-2")
+    runtime.flush()
+    assert sum(invocations(runtime.metrics_sink, "swap", "a")) == 3
+    stamps = [d["Timestamp"] for d in data(runtime.metrics_sink, "swap", "a")]
+    assert len(stamps) == len(set(stamps))  # old and new instances merged: one datum per publish
 
 
+def test_stop_lets_requests_in_flight_finish_before_the_last_flush(
+    model_factory: Callable[..., Path], tmp_path: Path
+) -> None:
+    sink = InMemoryMetricsSink()
+    rt = LocalSageMakerRuntime(
+        work_dir=tmp_path / "work", capture_sink=LocalDirCaptureSink(tmp_path / "s3"), capture_flush_interval=0.2,
+        metrics_sink=sink, stop_grace=2.0, drain_timeout=10.0, load_timeout=60.0,
+    )
+    rt.start()
+    try:
+        smr = client(rt)
+        rt.apply(endpoint("stopping", ("a", model_factory(SLOW), 1.0, ONE_WORKER), capture=capture_spec()))
+        quick(smr, "stopping", "q-1")
+        call = InFlight(smr, "stopping", "inflight", tmp_path / "mark")
+    finally:
+        rt.stop()
+    assert call.answered() == 200
+    assert captured_ids(tmp_path / "s3") == ["inflight", "q-1"]
+    assert sum(invocations(sink, "stopping", "a")) == 2
 
 
+def test_invocations_per_instance_divides_by_the_instance_count(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path], smr: Any
+) -> None:
+    d = model_factory(SLOW)
+    spec = EndpointSpec(
+        name="two", config_name="two-config",
+        variants=(VariantSpec("a", ModelSpec("a-model", str(d), ONE_WORKER), 1.0, instance_count=2),),
+    )
+    runtime.apply(spec)
+    for i in range(6):
+        quick(smr, "two", f"q-{i}")
+    runtime.flush()
+    sink = runtime.metrics_sink
+    assert sum(d["Value"] for d in data(sink, "two", "a")) == 6
+    assert sum(d["Value"] for d in data(sink, "two", "a", "InvocationsPerInstance")) == 3
+    cpu = data(sink, "two", "a", "CPUUtilization")
+    assert cpu and all(d["StatisticValues"]["SampleCount"] == 2 for d in cpu)  # one sample per instance
 
 
 # -- CPU of processes seen for the first time ------------------------------------------------------

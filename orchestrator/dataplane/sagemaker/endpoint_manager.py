@@ -10,6 +10,10 @@ serving; the routing table is then swapped in one assignment on the loop thread;
 drain what they hold and stop. A variant whose model, instance count and environment did not change
 keeps its running instances (only its weight moves). If a new model cannot load, the update fails,
 the endpoint keeps serving the old configuration and `failure_reason` says why.
+
+Metrics of a variant that stops serving (deleted endpoint, variant replaced by an update) are not
+dropped with it: its counters stay in `inventory()` while its instances drain, and are handed to
+the publisher once more after the last request ended, so the minute it went away is published whole.
 """
 
 from __future__ import annotations
@@ -117,6 +121,9 @@ class EndpointManager:
         self.endpoints: dict[str, LiveEndpoint] = {}
         self.states: dict[str, EndpointState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # variants no longer routed to: still answering (draining), then finished (reported once more)
+        self._draining: list[tuple[str, LiveVariant]] = []
+        self._finished: list[tuple[str, LiveVariant]] = []
 
     # -- observer API -----------------------------------------------------------------------------
     async def apply(self, spec: EndpointSpec) -> EndpointState:
@@ -167,8 +174,8 @@ class EndpointManager:
             state.status, state.config_name, state.failure_reason = "InService", spec.config_name, None
             if current is not None:
                 kept = {id(i) for v in new_variants for i in v.instances}
-                retired = [i for v in current.variants for i in v.instances if id(i) not in kept]
-                await self._stop_instances(retired)
+                gone = [v for v in current.variants if not any(id(i) in kept for i in v.instances)]
+                await self._retire(spec.name, gone)
             return self._snapshot(state)
 
     async def delete(self, name: str) -> None:
@@ -179,7 +186,7 @@ class EndpointManager:
             self.states.pop(name, None)
             self.capture.remove(name)
             if live is not None:
-                await self._stop_instances([i for v in live.variants for i in v.instances])
+                await self._retire(name, live.variants)
 
     async def close(self) -> None:
         for name in list(self.endpoints):
@@ -249,13 +256,31 @@ class EndpointManager:
     async def _stop_instances(self, instances: list[ModelInstance]) -> None:
         await asyncio.gather(*(i.stop(self.drain_timeout) for i in instances), return_exceptions=True)
 
+    async def _retire(self, endpoint_name: str, variants: list[LiveVariant]) -> None:
+        """Stop variants that no longer receive traffic, keeping their counters until the end.
+
+        Instance stop returns once every request it held has been answered (or failed): after it,
+        nothing can bump these counters, so they are handed to the publisher one last time."""
+        if not variants:
+            return
+        entries = [(endpoint_name, v) for v in variants]
+        self._draining.extend(entries)
+        try:
+            await self._stop_instances([i for v in variants for i in v.instances])
+        finally:
+            self._draining = [e for e in self._draining if not any(e is x for x in entries)]
+            self._finished.extend(entries)
+
     def inventory(self) -> list[VariantInventory]:
-        out = []
-        for ep in self.endpoints.values():
-            for v in ep.variants:
-                out.append(
-                    VariantInventory(
-                        ep.name, v.name, len(v.instances), [i.pids() for i in v.instances], str(v.model_dir), v.counters
-                    )
-                )
+        """Variants whose counters the publisher reads now: serving, draining, and those finished since
+        the last call (returned this once: their counters can no longer change)."""
+        finished, self._finished = self._finished, []
+        out = [self._inventory(ep.name, v) for ep in self.endpoints.values() for v in ep.variants]
+        out += [self._inventory(name, v) for name, v in self._draining]
+        out += [self._inventory(name, v, alive=False) for name, v in finished]
         return out
+
+    @staticmethod
+    def _inventory(endpoint_name: str, v: LiveVariant, alive: bool = True) -> VariantInventory:
+        pids = [i.pids() for i in v.instances] if alive else []
+        return VariantInventory(endpoint_name, v.name, len(v.instances), pids, str(v.model_dir), v.counters)

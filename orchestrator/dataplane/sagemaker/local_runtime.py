@@ -129,10 +129,15 @@ class LocalSageMakerRuntime:
             self.url = None
 
     async def _stop(self) -> None:
+        """Stop accepting, let the endpoints answer what they hold, then publish and write the rest.
+
+        Why this order: a request in flight when stop begins still counts and is still captured; the
+        endpoints' counters and captures outlive them until their last request ended (see
+        EndpointManager.inventory and CaptureWriter), so the final collect and flush see everything."""
         assert self.server and self.manager and self.metrics
         await self.server.close()
-        await self.metrics.close()  # before the endpoints go: their last minute is still counted
         await self.manager.close()
+        await self.metrics.close()
         await self.capture.close()
 
     def __enter__(self) -> "LocalSageMakerRuntime":

@@ -118,6 +118,20 @@ def _stats(s: list[float]) -> dict[str, float]:
     return {"SampleCount": float(s[0]), "Sum": s[1], "Minimum": s[2], "Maximum": s[3]}
 
 
+def _merge(sets: list[list[float]]) -> list[float]:
+    """One statistic set (count, sum, min, max) from several."""
+    return [sum(s[0] for s in sets), sum(s[1] for s in sets), min(s[2] for s in sets), max(s[3] for s in sets)]
+
+
+def _take(c: VariantCounters) -> VariantCounters:
+    """A snapshot of `c`, which is reset in place: the request path holds a reference to the same object."""
+    snapshot, fresh = VariantCounters(), VariantCounters()
+    for slot in VariantCounters.__slots__:
+        setattr(snapshot, slot, getattr(c, slot))
+        setattr(c, slot, getattr(fresh, slot))
+    return snapshot
+
+
 def _boot_clock() -> float:
     """Seconds since boot: the clock of /proc/<pid>/stat starttime (monotonic would drift by suspends)."""
     return time.clock_gettime(time.CLOCK_BOOTTIME)
@@ -243,56 +257,70 @@ class MetricsPublisher:
                 log.exception("metrics publish failed")
 
     def collect(self, at: float | None = None) -> dict[str, list[dict[str, Any]]]:
-        """Swap counters (on the loop thread) and build the data of the minute that just ended."""
+        """Swap counters (on the loop thread) and build the data of the minute that just ended.
+
+        Entries of one variant are merged into one datum per metric: while an update replaces a
+        variant's instances, the old ones (draining) and the new ones both count for it."""
         t = at if at is not None else time.time() - 1.0
         stamp = datetime.fromtimestamp(t - t % 60, timezone.utc)
         window_start, self._window_start = self._window_start, _boot_clock()
-        sampled: list[int] = []
         out: dict[str, list[dict[str, Any]]] = {NS_INVOCATIONS: [], NS_INSTANCES: []}
+        groups: dict[tuple[str, str], list[VariantInventory]] = {}
         for inv in self.inventory():
-            dims = [{"Name": "EndpointName", "Value": inv.endpoint_name}, {"Name": "VariantName", "Value": inv.variant_name}]
-            c = inv.counters
-            fresh = VariantCounters()
-            # swap in place: the request path holds a reference to the same object
-            c_snapshot = VariantCounters()
-            for slot in VariantCounters.__slots__:
-                setattr(c_snapshot, slot, getattr(c, slot))
-                setattr(c, slot, getattr(fresh, slot))
-            c = c_snapshot
-            if c.invocations:
-                for name, value in (
-                    ("Invocations", c.invocations),
-                    ("Invocation4XXErrors", c.e4xx),
-                    ("Invocation5XXErrors", c.e5xx),
-                    ("InvocationModelErrors", c.model_errors),
-                    ("InvocationsPerInstance", c.invocations / max(1, inv.instance_count)),
-                ):
-                    out[NS_INVOCATIONS].append(
-                        {"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Count", "Value": float(value)}
-                    )
-                for name, s in (("ModelLatency", c.model_lat), ("OverheadLatency", c.overhead_lat)):
-                    if s[0]:
-                        out[NS_INVOCATIONS].append(
-                            {"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Microseconds", "StatisticValues": _stats(s)}
-                        )
-            cpu = [0.0, 0.0, float("inf"), 0.0]
-            mem = [0.0, 0.0, float("inf"), 0.0]
+            groups.setdefault((inv.endpoint_name, inv.variant_name), []).append(inv)
+        sampled: list[int] = []
+        for (endpoint_name, variant_name), invs in groups.items():
+            dims = [{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": variant_name}]
+            out[NS_INVOCATIONS] += self._invocation_data(invs, dims, stamp)
+            out[NS_INSTANCES] += self._instance_data(invs, dims, stamp, window_start)
+            sampled += [pid for inv in invs for pids in inv.instance_pids for pid in pids]
+        self.sampler.forget_except(sampled)
+        return out
+
+    @staticmethod
+    def _invocation_data(invs: list[VariantInventory], dims: list[dict[str, str]], stamp: datetime) -> list[dict[str, Any]]:
+        """AWS/SageMaker data of one variant; InvocationsPerInstance divides each entry's invocations
+        by the instance count that served them."""
+        taken = [(_take(inv.counters), max(1, inv.instance_count)) for inv in invs]
+        invocations = sum(c.invocations for c, _ in taken)
+        if not invocations:
+            return []
+        out = []
+        for name, value in (
+            ("Invocations", invocations),
+            ("Invocation4XXErrors", sum(c.e4xx for c, _ in taken)),
+            ("Invocation5XXErrors", sum(c.e5xx for c, _ in taken)),
+            ("InvocationModelErrors", sum(c.model_errors for c, _ in taken)),
+            ("InvocationsPerInstance", sum(c.invocations / n for c, n in taken)),
+        ):
+            out.append({"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Count", "Value": float(value)})
+        for name, slot in (("ModelLatency", "model_lat"), ("OverheadLatency", "overhead_lat")):
+            s = _merge([getattr(c, slot) for c, _ in taken])
+            if s[0]:
+                out.append({"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Microseconds", "StatisticValues": _stats(s)})
+        return out
+
+    def _instance_data(
+        self, invs: list[VariantInventory], dims: list[dict[str, str]], stamp: datetime, window_start: float
+    ) -> list[dict[str, Any]]:
+        """/aws/sagemaker/Endpoints data of one variant: one CPU and memory sample per live instance."""
+        cpu = [0.0, 0.0, float("inf"), 0.0]
+        mem = [0.0, 0.0, float("inf"), 0.0]
+        for inv in invs:
             for pids in inv.instance_pids:
                 c_pct, m_pct = self.sampler.sample(pids, window_start)
-                sampled += pids
                 for s, v in ((cpu, c_pct), (mem, m_pct)):
                     s[0] += 1
                     s[1] += v
                     s[2] = min(s[2], v)
                     s[3] = max(s[3], v)
-            if cpu[0]:
-                disk = disk_utilization(inv.model_dir)
-                for name, s in (("CPUUtilization", cpu), ("MemoryUtilization", mem), ("DiskUtilization", [cpu[0], disk * cpu[0], disk, disk])):
-                    out[NS_INSTANCES].append(
-                        {"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Percent", "StatisticValues": _stats(s)}
-                    )
-        self.sampler.forget_except(sampled)
-        return out
+        if not cpu[0]:
+            return []
+        disk = disk_utilization(invs[0].model_dir)
+        return [
+            {"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Percent", "StatisticValues": _stats(s)}
+            for name, s in (("CPUUtilization", cpu), ("MemoryUtilization", mem), ("DiskUtilization", [cpu[0], disk * cpu[0], disk, disk]))
+        ]
 
     def send(self, data: dict[str, list[dict[str, Any]]]) -> None:
         if self.sink is None:
