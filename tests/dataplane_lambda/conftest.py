@@ -20,23 +20,28 @@ from orchestrator.embedded.testing import ControlPlane, running_control_plane
 from .helpers import COMPONENTS, ROLE, create_role, make_zip
 
 SAGEMAKER_RUNTIME_URL = "http://127.0.0.1:9/stand-in-sagemaker-runtime"
+# In the service's own environment only: functions must not see it (see the env test).
+SERVICE_ONLY_VARIABLE = ("SERVICE_SECRET", "not-for-functions")
 
 
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     # The SageMaker component is not hosted here; its advertised URL is stood in for by the override.
-    # The override is set only while the service process starts (it inherits it), never for the rest
-    # of the session: other suites' services must find the real runtime.
+    # The override (and a variable only the service should see) is set only while the service process
+    # starts (it inherits them), never for the rest of the session: other suites' services must find
+    # the real runtime.
+    overrides = {SAGEMAKER_URL_ENV: SAGEMAKER_RUNTIME_URL, SERVICE_ONLY_VARIABLE[0]: SERVICE_ONLY_VARIABLE[1]}
     with ExitStack() as stack:
-        saved = os.environ.get(SAGEMAKER_URL_ENV)
-        os.environ[SAGEMAKER_URL_ENV] = SAGEMAKER_RUNTIME_URL
+        saved = {name: os.environ.get(name) for name in overrides}
+        os.environ.update(overrides)
         try:
             cp = stack.enter_context(running_control_plane(tmp_path_factory.mktemp("lambda-dp"), components=COMPONENTS))
         finally:
-            if saved is None:
-                os.environ.pop(SAGEMAKER_URL_ENV, None)
-            else:
-                os.environ[SAGEMAKER_URL_ENV] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         yield cp
 
 

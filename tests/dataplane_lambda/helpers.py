@@ -72,9 +72,15 @@ def log_messages(control_plane: ControlPlane, function_name: str) -> list[str]:
 
 
 def metric_total(
-    control_plane: ControlPlane, namespace: str, metric: str, dims: dict[str, str], statistic: str = "Sum"
+    control_plane: ControlPlane,
+    namespace: str,
+    metric: str,
+    dims: dict[str, str],
+    statistic: str = "Sum",
+    unit: str | None = None,
 ) -> float:
-    """``statistic`` of ``metric`` over the last few minutes, summed over its datapoints (0 if none)."""
+    """``statistic`` of ``metric`` (recorded with ``unit``, if given) over the last few minutes, summed
+    over its datapoints (0 if none)."""
     now = datetime.now(UTC)
     points = control_plane.client("cloudwatch").get_metric_statistics(
         Namespace=namespace,
@@ -84,5 +90,6 @@ def metric_total(
         EndTime=now + timedelta(minutes=5),
         Period=600,
         Statistics=[statistic],
+        **({"Unit": unit} if unit else {}),
     )["Datapoints"]
     return float(sum(p[statistic] for p in points))

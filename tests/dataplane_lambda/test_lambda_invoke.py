@@ -6,7 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 
 from orchestrator.embedded.testing import ControlPlane
 
-from .conftest import SAGEMAKER_RUNTIME_URL
-from .helpers import invoke, log_messages, make_zip, wait_for
+from .conftest import SAGEMAKER_RUNTIME_URL, SERVICE_ONLY_VARIABLE
+from .helpers import invoke, log_messages, make_zip, metric_total, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -80,7 +80,10 @@ def test_invoke_returns_handler_result_with_context_and_env(
     assert env["AWS_ENDPOINT_URL"] == control_plane.url
     assert env["AWS_ACCESS_KEY_ID"] == "test"
     assert env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] == SAGEMAKER_RUNTIME_URL
-    assert env["SERVICE_SECRET"] is None  # nothing of the service's own environment leaks in
+    # Nothing of the service's own environment leaks in (the service has this variable; see conftest).
+    service_env = Path(f"/proc/{control_plane.pid}/environ").read_bytes().split(b"\0")
+    assert "=".join(SERVICE_ONLY_VARIABLE).encode() in service_env
+    assert env[SERVICE_ONLY_VARIABLE[0]] is None
 
     # Warm reuse: same process, module state kept, like a warm container.
     _, again = invoke(lambda_client, name, {"x": 2})
@@ -158,25 +161,20 @@ def test_lambda_metrics(control_plane: ControlPlane, lambda_client: Any, deploy:
     name = deploy({"app.py": ECHO})
     invoke(lambda_client, name, {})
     invoke(lambda_client, name, {"raise": "x"})
-    cloudwatch = control_plane.client("cloudwatch")
-    now = datetime.now(UTC)
+    dims = {"FunctionName": name}
 
-    def stat(metric: str, statistic: str = "Sum") -> float:
-        points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/Lambda",
-            MetricName=metric,
-            Dimensions=[{"Name": "FunctionName", "Value": name}],
-            StartTime=now - timedelta(minutes=5),
-            EndTime=now + timedelta(minutes=5),
-            Period=600,
-            Statistics=[statistic],
-        )["Datapoints"]
-        return sum(p[statistic] for p in points)
+    def stat(metric: str, statistic: str = "Sum", unit: str | None = None) -> float:
+        return metric_total(control_plane, "AWS/Lambda", metric, dims, statistic, unit)
 
     wait_for(lambda: stat("Invocations") == 2)
     assert stat("Errors") == 1
     assert stat("Duration", "SampleCount") == 2
     assert stat("ConcurrentExecutions", "Maximum") >= 1
+    # The units CloudWatch has for Lambda's metrics: a Duration in Count would be a wrong unit.
+    assert stat("Duration", "SampleCount", unit="Milliseconds") == 2
+    assert stat("Duration", "SampleCount", unit="Count") == 0
+    for metric in ("Invocations", "Errors"):
+        assert stat(metric, unit="Count") == stat(metric)
 
 
 def test_code_update_takes_effect(lambda_client: Any, deploy: Callable[..., str]) -> None:
@@ -195,13 +193,19 @@ def test_configuration_update_restarts_workers(lambda_client: Any, deploy: Calla
     assert invoke(lambda_client, name)[1]["env"]["GREETING"] == "two"
 
 
-def test_reserved_concurrency_throttles(lambda_client: Any, deploy: Callable[..., str]) -> None:
+def test_reserved_concurrency_throttles(
+    control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]
+) -> None:
     name = deploy({"app.py": ECHO})
     lambda_client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
     with pytest.raises(ClientError) as info:
         lambda_client.invoke(FunctionName=name, Payload=b"{}")
     assert info.value.response["Error"]["Code"] == "TooManyRequestsException"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    dims = {"FunctionName": name}
+    answered_429 = 1 + info.value.response["ResponseMetadata"]["RetryAttempts"]  # botocore retries throttles
+    wait_for(lambda: metric_total(control_plane, "AWS/Lambda", "Throttles", dims, unit="Count") == answered_429)
+    assert metric_total(control_plane, "AWS/Lambda", "Invocations", dims) == 0  # a throttle is not an invocation
 
 
 def test_functions_do_not_share_processes(lambda_client: Any, deploy: Callable[..., str]) -> None:
@@ -299,6 +303,9 @@ def test_slow_init_does_not_eat_the_handler_timeout(
     fields = dict(part.split(": ", 1) for part in report.split("\t")[1:] if ": " in part)
     assert float(fields["Duration"].removesuffix(" ms")) < 1000
     assert float(fields["Init Duration"].removesuffix(" ms")) >= 1400
+    dims = {"FunctionName": name}
+    wait_for(lambda: metric_total(control_plane, "AWS/Lambda", "Duration", dims, "SampleCount") == 1)
+    assert metric_total(control_plane, "AWS/Lambda", "Duration", dims, "Maximum") < 1000
 
 
 def test_payload_limits(lambda_client: Any, deploy: Callable[..., str]) -> None:
