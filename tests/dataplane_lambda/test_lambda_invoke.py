@@ -415,3 +415,15 @@ def test_versions_and_aliases(lambda_client: Any, deploy: Callable[..., str]) ->
     assert response["ExecutedVersion"] == "$LATEST"
     assert result["context"]["function_version"] == "$LATEST"
     assert result["context"]["invoked_function_arn"] == arn
+
+
+def test_worker_exiting_during_init_is_a_runtime_exit_error(
+    control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]
+) -> None:
+    name = deploy({"app.py": "import os\nos._exit(3)\n"})
+    for _ in range(2):  # and again with a new worker: nothing is left in a broken state
+        response, error = invoke(lambda_client, name, {})
+        assert response["FunctionError"] == "Unhandled"
+        assert error["errorType"] == "Runtime.ExitError"
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    wait_for(lambda: any(m.startswith(f"REPORT RequestId: {request_id}") for m in log_messages(control_plane, name)))

@@ -93,15 +93,6 @@ class InvokeResult:
     duration_ms: float = 0.0
     executed_version: str = "$LATEST"  # the version that ran (an alias's target)
 
-    @property
-    def error_type(self) -> str | None:
-        if self.status in ("ok",):
-            return None
-        try:
-            return str(json.loads(self.payload).get("errorType") or json.loads(self.payload).get("Type"))
-        except (ValueError, AttributeError):
-            return None
-
 
 def new_request_id() -> str:
     """A version-4 UUID string without a syscall (``uuid.uuid4`` reads os.urandom each time)."""
