@@ -150,12 +150,14 @@ def parse_result(payload: bytes) -> ProxyResult:
         if not isinstance(values, list):
             raise MalformedProxyResult(f"multiValueHeaders.{name} is not a list")
         headers += [(str(name), str(v)) for v in values]
-    names = {n.lower() for n, _ in headers}
+    # API Gateway merges both maps into one list per header; a pair present in both is sent once.
+    pairs = {(n.lower(), v) for n, v in headers}
     for name, value in single.items():
         if isinstance(value, (dict, list)):
             raise MalformedProxyResult(f"headers.{name} is not a scalar")
-        if str(name).lower() not in names:
-            headers.append((str(name), "" if value is None else str(value)))
+        text = "" if value is None else str(value)
+        if (str(name).lower(), text) not in pairs:
+            headers.append((str(name), text))
     body = result.get("body")
     if body is None:
         data = b""
