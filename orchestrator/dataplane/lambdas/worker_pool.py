@@ -90,7 +90,7 @@ class WorkerDied(Exception):
 class InitFailed(Exception):
     """A new worker did not finish its init phase (``cause``: WorkerTimeout or WorkerDied); it is gone.
 
-    Carries what the invocation that waited for it needs to log: the worker's log stream and output.
+    Carries the worker's log stream, where the invocation that waited for it is logged.
     """
 
     def __init__(self, cause: WorkerTimeout | WorkerDied, log_stream: str) -> None:
