@@ -262,3 +262,39 @@ def test_log_tail_never_cuts_a_character(pad: str) -> None:
     assert tail.endswith("€" + pad + "\nEND\n")
     assert len(tail.encode()) <= LOG_TAIL_BYTES
     assert LOG_TAIL_BYTES - len(tail.encode()) < 3  # at most the bytes of one character are dropped
+
+
+def test_init_past_its_budget_fails_and_kills_the_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Init has its own budget (10 s on Lambda; 0.3 s here): a worker still importing then is killed."""
+    import asyncio
+
+    from orchestrator.dataplane.lambdas import worker_pool
+    from orchestrator.dataplane.lambdas.function_config import FunctionConfig
+
+    (tmp_path / "app.py").write_text("import time\ntime.sleep(30)\n\ndef handler(event, context):\n    return 1\n")
+    config = FunctionConfig(
+        account_id="123456789012",
+        region="us-east-1",
+        name="slow-init",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:slow-init",
+        version="$LATEST",
+        handler="app.handler",
+        runtime="python3.11",
+        timeout_s=60.0,
+        memory_mb=128,
+        environment=(),
+        reserved_concurrency=None,
+        code_sha256="slow-init",
+        package_type="Zip",
+    )
+    monkeypatch.setattr(worker_pool, "INIT_TIMEOUT_S", 0.3)
+
+    async def start() -> None:
+        worker = worker_pool.Worker(config, tmp_path, worker_pool.WorkerEnv("http://127.0.0.1:9"))
+        with pytest.raises(worker_pool.InitFailed) as info:
+            await asyncio.wait_for(worker.start(), 20)  # the 30 s import is not waited for
+        assert isinstance(info.value.cause, worker_pool.WorkerTimeout)
+        assert info.value.log_stream == worker.log_stream
+        assert not worker.alive
+
+    asyncio.run(start())
