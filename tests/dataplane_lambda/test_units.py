@@ -296,5 +296,12 @@ def test_init_past_its_budget_fails_and_kills_the_worker(tmp_path: Path, monkeyp
         assert isinstance(info.value.cause, worker_pool.WorkerTimeout)
         assert info.value.log_stream == worker.log_stream
         assert not worker.alive
+        assert worker._protocol is not None and worker._transport is not None
+        for _ in range(100):  # the killed process is reaped by the loop; then its pipes can be closed
+            if worker._protocol.exited:
+                break
+            await asyncio.sleep(0.05)
+        assert worker._protocol.exited
+        worker._transport.close()
 
     asyncio.run(start())
