@@ -194,6 +194,7 @@ def test_stop_lets_requests_in_flight_finish_before_the_last_flush(
     assert call.answered() == 200
     assert captured_ids(tmp_path / "s3") == ["inflight", "q-1"]
     assert sum(invocations(sink, "stopping", "a")) == 2
+    assert data(sink, "stopping", "a", "CPUUtilization")  # the instance's last partial minute, read before it stopped
 
 
 def test_invocations_per_instance_divides_by_the_instance_count(

@@ -21,6 +21,7 @@ import concurrent.futures
 import json
 import logging
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Coroutine, TypeVar
@@ -133,9 +134,11 @@ class LocalSageMakerRuntime:
 
         Why this order: a request in flight when stop begins still counts and is still captured; the
         endpoints' counters and captures outlive them until their last request ended (see
-        EndpointManager.inventory and CaptureWriter), so the final collect and flush see everything."""
+        EndpointManager.inventory and CaptureWriter), so the final collect and flush see everything.
+        The publish before the drain reads the instances' CPU and memory while their processes exist."""
         assert self.server and self.manager and self.metrics
         await self.server.close()
+        await self.metrics.publish(at=time.time())
         await self.manager.close()
         await self.metrics.close()
         await self.capture.close()
@@ -186,9 +189,7 @@ class LocalSageMakerRuntime:
 
     async def _flush(self) -> None:
         assert self.metrics is not None
-        loop = asyncio.get_running_loop()
-        data = self.metrics.collect()
-        await loop.run_in_executor(None, self.metrics.send, data)
+        await self.metrics.publish()
         await self.capture.flush_async()
 
     async def _control(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:

@@ -329,8 +329,12 @@ class MetricsPublisher:
             if items:
                 self.sink.put_metric_data(namespace, items)
 
+    async def publish(self, at: float | None = None) -> None:
+        """Collect now (on the loop thread) and send (in a worker thread)."""
+        data = self.collect(at)
+        await asyncio.get_running_loop().run_in_executor(None, self.send, data)
+
     async def close(self) -> None:
         if self._task:
             self._task.cancel()
-        data = self.collect(at=time.time())
-        await asyncio.get_running_loop().run_in_executor(None, self.send, data)
+        await self.publish(at=time.time())
