@@ -205,15 +205,17 @@ def test_api_gateway_metrics(control_plane: ControlPlane, api: Api) -> None:
     request(api.fast_url, {}, {"x-api-key": api.key})
     request(api.fast_url, {}, {})
     request(api.fast_url, {"mode": "raise"}, {"x-api-key": api.key})
+    request(api.fast_url.replace("/text", "/nope"), {}, {"x-api-key": api.key})  # no route: still this API's 4XX
+    request(api.fast_url.replace("/local/", "/prod/"), {}, {"x-api-key": api.key})  # no such stage: not counted
     dims = {"ApiName": api.name, "Stage": "local"}
 
     def total(metric: str, statistic: str = "Sum", unit: str | None = None) -> float:
         return metric_total(control_plane, "AWS/ApiGateway", metric, dims, statistic, unit)
 
-    wait_for(lambda: total("Count") == 3)
-    assert total("4XXError") == 1
+    wait_for(lambda: total("Count") == 4)
+    assert total("4XXError") == 2
     assert total("5XXError") == 1
-    assert total("Latency", "SampleCount") == 3
+    assert total("Latency", "SampleCount") == 4
     assert total("IntegrationLatency", "SampleCount") == 2
     for metric in ("Latency", "IntegrationLatency"):
         assert total(metric, "SampleCount", unit="Milliseconds") == total(metric, "SampleCount")

@@ -14,7 +14,9 @@ answers itself (all JSON ``{"message": ...}``, with ``x-amzn-RequestId`` and ``x
   cold start included); the invocation is abandoned, not stopped: it runs to completion, as on AWS.
 
 ``AWS/ApiGateway`` metrics per request, dims ``ApiName`` and ``ApiName`` + ``Stage``: ``Count``,
-``4XXError``, ``5XXError`` (0 or 1), ``Latency`` and ``IntegrationLatency`` (ms).
+``4XXError``, ``5XXError`` (0 or 1), ``Latency`` and ``IntegrationLatency`` (ms). A request to a
+deployed stage that matches no resource or method counts too (a 4XX of that API, as scanners show
+on AWS); one for an unknown API or stage belongs to no API and is not counted.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from orchestrator.dataplane.apigateway.proxy_event import (
     build_event,
     parse_result,
 )
-from orchestrator.dataplane.apigateway.routing import resolve
+from orchestrator.dataplane.apigateway.routing import deployed_api_name, resolve
 from orchestrator.dataplane.apigateway.usage_plans import UsagePlanEnforcer
 from orchestrator.dataplane.lambdas.cloudwatch import MetricBuffer
 from orchestrator.dataplane.lambdas.runtime import InvokeResult, LambdaRuntime, new_request_id
@@ -120,24 +122,30 @@ class Gateway:
         integration_ms: float | None = None
         route = resolve(self.account_id, self.region, api_id, stage, request.method, request.path)
         if route is None:
-            return self._error(403, "Missing Authentication Token", request_id)
-        dims_api = (("ApiName", route.api.name),)
-        dims_stage = (("ApiName", route.api.name), ("Stage", stage))
+            result = self._error(403, "Missing Authentication Token", request_id)
+            api_name = deployed_api_name(self.account_id, self.region, api_id, stage)
+            if api_name is not None:  # a deployed API's stage, no route: still counted as its 4XX
+                self._count(api_name, stage, result, started, None)
+            return result
         headers_map = dict(request.headers)
         decision = self.usage.check(route.backend, api_id, stage, headers_map, bool(route.method.api_key_required))
         if decision.status:
             result = self._error(decision.status, decision.message, request_id)
         else:
             result, integration_ms = await self._integrate(route, request, request_id, decision.api_key)
+        self._count(route.api.name, stage, result, started, integration_ms)
+        return result
+
+    def _count(self, api_name: str, stage: str, result: ProxyResult, started: float, integration_ms: float | None) -> None:
+        """AWS/ApiGateway metrics of one request, per ApiName and per ApiName + Stage."""
         latency_ms = (time.perf_counter() - started) * 1000
-        for dims in (dims_api, dims_stage):
+        for dims in ((("ApiName", api_name),), (("ApiName", api_name), ("Stage", stage))):
             self.metrics.add("Count", dims, 1)
             self.metrics.add("4XXError", dims, 1 if 400 <= result.status < 500 else 0)
             self.metrics.add("5XXError", dims, 1 if result.status >= 500 else 0)
             self.metrics.add("Latency", dims, latency_ms)
             if integration_ms is not None:
                 self.metrics.add("IntegrationLatency", dims, integration_ms)
-        return result
 
     async def _integrate(
         self, route: Any, request: IncomingRequest, request_id: str, api_key: Any

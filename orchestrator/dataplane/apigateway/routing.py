@@ -87,6 +87,15 @@ def _match(
     return None
 
 
+def deployed_api_name(account_id: str, region: str, api_id: str, stage_name: str) -> str | None:
+    """The name of the API when ``api_id`` has a stage ``stage_name``: a request there that matches no
+    route is still the API's (counted in its metrics, as on AWS), unlike one for an unknown API."""
+    from moto.apigateway.models import apigateway_backends
+
+    api = moto_backend(apigateway_backends, account_id, region).apis.get(api_id)
+    return api.name if api is not None and stage_name in api.stages else None
+
+
 def resolve(account_id: str, region: str, api_id: str, stage_name: str, http_method: str, path: str) -> Route | None:
     """The route of ``http_method path`` (path below the stage, starting with ``/``), or None."""
     from moto.apigateway.models import apigateway_backends
