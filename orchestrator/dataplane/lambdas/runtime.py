@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -114,6 +114,15 @@ def _failure(exc: WorkerTimeout | WorkerDied, config: FunctionConfig, request_id
         return "timeout", InvokeResult("error", error, request_id, "Unhandled")
     message = f"RequestId: {request_id} Error: Runtime exited unexpectedly ({exc})"
     return "died", InvokeResult("error", _error_json(message, "Runtime.ExitError", request_id), request_id, "Unhandled")
+
+
+def _completed(
+    result: InvokeResult, config: FunctionConfig, lines: list[tuple[int, str]] | None, duration_ms: float
+) -> InvokeResult:
+    """``result`` with what only the end of the invocation knows: its log tail (when asked for, i.e.
+    ``lines`` given), the handler's duration and the version that ran."""
+    return replace(result, log_tail=log_tail(lines) if lines is not None else "", duration_ms=duration_ms,
+                   executed_version=config.version)
 
 
 def _error_json(message: str, error_type: str, request_id: str) -> bytes:
@@ -283,15 +292,7 @@ class LambdaRuntime:
             self._count(config, duration_ms, ok=False)
             started_ms = int(time.time() * 1000 - duration_ms)
             lines = self._record_log(config, exc.log_stream, request_id, started_ms, duration_ms, None, None, outcome)
-            return InvokeResult(
-                result.status,
-                result.payload,
-                request_id,
-                result.function_error,
-                log_tail(lines) if tail else "",
-                duration_ms,
-                config.version,
-            )
+            return _completed(result, config, lines if tail else None, duration_ms)
         metrics.add("ConcurrentExecutions", dims, pool.in_flight)
         init = worker.pop_init()  # set on a worker's first invocation: its init phase, reported apart
         started = time.perf_counter()
@@ -313,15 +314,7 @@ class LambdaRuntime:
             pool.release(worker, config, code_dir, env)
         self._count(config, duration_ms, ok=result.status == "ok")
         lines = self._record_log(config, worker.log_stream, request_id, started_ms, duration_ms, init, reply, outcome)
-        return InvokeResult(
-            result.status,
-            result.payload,
-            request_id,
-            result.function_error,
-            log_tail(lines) if tail else "",
-            duration_ms,
-            config.version,
-        )
+        return _completed(result, config, lines if tail else None, duration_ms)
 
     # -- telemetry ---------------------------------------------------------------------------------
     def _count(self, config: FunctionConfig, duration_ms: float, *, ok: bool) -> None:
