@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from dataplane_helpers import endpoint
 
-from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
-from orchestrator.dataplane.sagemaker import model_requirements
+from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime, model_requirements
 from orchestrator.dataplane.sagemaker.model_data import ModelDataError
 
 pytestmark = pytest.mark.timeout(180)
