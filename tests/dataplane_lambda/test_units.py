@@ -305,3 +305,65 @@ def test_init_past_its_budget_fails_and_kills_the_worker(tmp_path: Path, monkeyp
         worker._transport.close()
 
     asyncio.run(start())
+
+
+SLOW_IMPORT = """
+import time
+
+time.sleep(1.2)
+
+
+def handler(event, context):
+    time.sleep(float(event.get("sleep", 0)))
+    return {"remaining_ms": context.get_remaining_time_in_millis()}
+"""
+
+
+def test_an_init_past_its_budget_is_retried_within_the_first_invocations_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda retries an init that outlasts its budget (10 s; 0.5 s here) within the first invocation,
+    bounded by the function's timeout: the retried init counts in Duration and in the timeout, and
+    REPORT has no Init Duration. A warm invocation then has the whole timeout again."""
+    import boto3
+    from moto import mock_aws
+
+    from orchestrator.dataplane.lambdas import worker_pool
+    from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
+    from orchestrator.dataplane.lambdas.worker_pool import WorkerEnv
+
+    monkeypatch.setattr(worker_pool, "INIT_TIMEOUT_S", 0.5)
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", SLOW_IMPORT)
+
+    async def worker_env() -> WorkerEnv:
+        return WorkerEnv("http://127.0.0.1:9")
+
+    def report(result: Any) -> str:
+        return next(line for line in result.log_tail.splitlines() if line.startswith("REPORT"))
+
+    with mock_aws():
+        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        for name, timeout in (("slow-init", 4), ("slow-init-tight", 2)):
+            boto3.client("lambda").create_function(
+                FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
+                Code={"ZipFile": buf.getvalue()}, Timeout=timeout,
+            )
+        rt = LambdaRuntime(tmp_path, worker_env)
+        rt.start()
+        try:
+            cold = rt.call(rt.invoke("slow-init", b'{"sleep": 0.2}', tail=True), timeout=30)
+            assert cold.status == "ok", cold.payload
+            assert "Init Duration" not in report(cold) and cold.duration_ms >= 1300  # retried init + handler
+            assert json.loads(cold.payload)["remaining_ms"] < 4000 - 1200  # the init came out of the timeout
+            warm = rt.call(rt.invoke("slow-init", b'{"sleep": 0.2}', tail=True), timeout=30)
+            assert warm.status == "ok" and 200 <= warm.duration_ms < 1200
+            assert json.loads(warm.payload)["remaining_ms"] > 4000 - 1000
+            # 1.2 s of retried init + 1 s of handler > 2 s: the handler alone would have fit
+            tight = rt.call(rt.invoke("slow-init-tight", b'{"sleep": 1.0}', tail=True), timeout=30)
+            assert tight.status == "error" and b"Task timed out after 2.00 seconds" in tight.payload
+        finally:
+            rt.stop()

@@ -295,12 +295,14 @@ class LambdaRuntime:
             return _completed(result, config, lines if tail else None, duration_ms)
         metrics.add("ConcurrentExecutions", dims, pool.in_flight)
         init = worker.pop_init()  # set on a worker's first invocation: its init phase, reported apart
-        started = time.perf_counter()
-        started_ms = int(time.time() * 1000)
+        retried_init_s = worker.pop_init_in_invocation()  # an init retried past its budget: part of this one
+        started = time.perf_counter() - retried_init_s
+        started_ms = int(time.time() * 1000 - retried_init_s * 1000)
         reply: Reply | None = None
         outcome = "ok"
         try:
-            reply = await worker.invoke(request_id, payload, config.timeout_s, config.invoked_arn)
+            handler_timeout_s = max(0.001, config.timeout_s - retried_init_s)
+            reply = await worker.invoke(request_id, payload, handler_timeout_s, config.invoked_arn)
             if len(reply.body) > RESPONSE_PAYLOAD_LIMIT and not asynchronous:
                 result = InvokeResult("error", _RESPONSE_TOO_LARGE, request_id, "Unhandled")
             elif reply.ok:
@@ -313,7 +315,10 @@ class LambdaRuntime:
             duration_ms = (time.perf_counter() - started) * 1000
             pool.release(worker, config, code_dir, env)
         self._count(config, duration_ms, ok=result.status == "ok")
-        lines = self._record_log(config, worker.log_stream, request_id, started_ms, duration_ms, init, reply, outcome)
+        lines = self._record_log(
+            config, worker.log_stream, request_id, started_ms, duration_ms, init, reply, outcome,
+            init_reported_apart=not retried_init_s,
+        )
         return _completed(result, config, lines if tail else None, duration_ms)
 
     # -- telemetry ---------------------------------------------------------------------------------
@@ -344,8 +349,13 @@ class LambdaRuntime:
         init: Reply | None,
         reply: Reply | None,
         outcome: str,
+        *,
+        init_reported_apart: bool = True,
     ) -> list[tuple[int, str]]:
-        """Log START / output / END / REPORT of one invocation (returned), after the init phase's output."""
+        """Log START / output / END / REPORT of one invocation (returned), after the init phase's output.
+
+        ``init_reported_apart``: False for an init retried within the invocation (it exceeded its own
+        budget); its time is then in ``Duration`` and REPORT has no ``Init Duration``, as on AWS."""
         if init is not None and init.log:
             init_lines = [(started_ms, line) for line in init.log.splitlines() if line]
             self.logs.add(config.account_id, config.region, config.log_group, log_stream, init_lines)
@@ -363,7 +373,7 @@ class LambdaRuntime:
             f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {config.memory_mb} MB\t"
             f"Max Memory Used: {reply.mem_mb if reply else 0} MB"
         )
-        if init is not None:
+        if init is not None and init_reported_apart:
             report += f"\tInit Duration: {init.init_ms:.2f} ms"
         if outcome == "timeout":
             report += "\tStatus: timeout"

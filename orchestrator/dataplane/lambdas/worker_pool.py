@@ -67,7 +67,9 @@ def default_max_workers(env: Mapping[str, str] = os.environ, cores: int | None =
 
 
 DEFAULT_MAX_WORKERS = default_max_workers()
-INIT_TIMEOUT_S = 10.0  # Lambda gives the init phase its own 10 s budget, apart from the function timeout
+# Lambda gives the init phase its own 10 s budget, apart from the function timeout. An init that
+# exceeds it is retried within the first invocation, bounded by the function's timeout instead.
+INIT_TIMEOUT_S = 10.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -154,6 +156,8 @@ class Worker:
         self._killed = False
         self.invocations = 0
         self._init: Reply | None = None
+        # seconds of a retried init (past INIT_TIMEOUT_S): spent within the first invocation's timeout
+        self.init_in_invocation_s = 0.0
         self._env = self._environment(env)
 
     def _environment(self, env: WorkerEnv) -> dict[str, str]:
@@ -187,8 +191,9 @@ class Worker:
             values["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = env.sagemaker_runtime_url
         return values
 
-    async def start(self) -> None:
-        """Start the process and wait for its init phase (the handler module's import).
+    async def start(self, budget_s: float | None = None) -> None:
+        """Start the process and wait for its init phase (the handler module's import), at most
+        ``budget_s`` (default ``INIT_TIMEOUT_S``).
 
         Why wait here rather than in the first invocation: Lambda bounds init by its own budget
         (``INIT_TIMEOUT_S``) and then gives the handler its full timeout; so the invocation is handed
@@ -211,7 +216,7 @@ class Worker:
         )
         self._stdin = self._transport.get_pipe_transport(0)
         ready = self._protocol.ready
-        timer = loop.call_later(INIT_TIMEOUT_S, self._protocol.time_out, ready)
+        timer = loop.call_later(INIT_TIMEOUT_S if budget_s is None else budget_s, self._protocol.time_out, ready)
         try:
             self._init = await ready
         except (WorkerTimeout, WorkerDied) as exc:
@@ -224,6 +229,11 @@ class Worker:
         """The init phase's report (duration, output), once: for the first invocation's log."""
         init, self._init = self._init, None
         return init
+
+    def pop_init_in_invocation(self) -> float:
+        """Seconds a retried init took, once: the first invocation's timeout and duration include them."""
+        spent, self.init_in_invocation_s = self.init_in_invocation_s, 0.0
+        return spent
 
     @property
     def alive(self) -> bool:
@@ -392,10 +402,24 @@ class FunctionPool:
             raise
 
     async def _spawn(self, config: FunctionConfig, code_dir: Path, env: WorkerEnv) -> Worker:
+        """A new, initialised worker. An init past ``INIT_TIMEOUT_S`` is retried once, as Lambda does
+        "at the time of the first function invocation with the configured function timeout": the
+        invocation waiting for it then has what is left of its timeout for the handler."""
+        try:
+            return await self._start(Worker(config, code_dir, env), None)
+        except InitFailed as exc:
+            if not isinstance(exc.cause, WorkerTimeout):
+                raise
         worker = Worker(config, code_dir, env)
+        started = time.perf_counter()
+        worker = await self._start(worker, config.timeout_s)
+        worker.init_in_invocation_s = time.perf_counter() - started
+        return worker
+
+    async def _start(self, worker: Worker, budget_s: float | None) -> Worker:
         self.workers.add(worker)
         try:
-            await worker.start()
+            await worker.start(budget_s)
         except BaseException:
             self.workers.discard(worker)
             worker.kill()
