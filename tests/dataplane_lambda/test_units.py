@@ -367,3 +367,59 @@ def test_an_init_past_its_budget_is_retried_within_the_first_invocations_timeout
             assert tight.status == "error" and b"Task timed out after 2.00 seconds" in tight.payload
         finally:
             rt.stop()
+
+
+WRITES_MARKER = """
+import pathlib
+
+
+def handler(event, context):
+    pathlib.Path(event["marker"]).write_text("ran")
+"""
+
+
+def test_an_event_for_a_function_at_reserved_concurrency_0_is_held_until_it_has_concurrency(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reserved concurrency 0 pauses a function: its events do not run (Throttles counts the refusals)
+    and are retried, so they run once it is given concurrency again."""
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    from orchestrator.dataplane.lambdas import runtime as runtime_module
+    from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
+    from orchestrator.dataplane.lambdas.worker_pool import WorkerEnv
+
+    monkeypatch.setattr(runtime_module, "EVENT_RETRY_FIRST_S", 0.2)
+    monkeypatch.setattr(runtime_module, "EVENT_RETRY_MAX_S", 0.4)
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", WRITES_MARKER)
+
+    async def worker_env() -> WorkerEnv:
+        return WorkerEnv("http://127.0.0.1:9")
+
+    marker = tmp_path / "marker"
+    with mock_aws():
+        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda")
+        lam.create_function(FunctionName="paused", Runtime="python3.11", Role=role, Handler="app.handler",
+                            Code={"ZipFile": buf.getvalue()}, Timeout=5)
+        lam.put_function_concurrency(FunctionName="paused", ReservedConcurrentExecutions=0)
+        rt = LambdaRuntime(tmp_path / "rt", worker_env, flush_interval=3600)  # metrics stay in the buffer
+        rt.start()
+        try:
+            delivered = rt.submit_event("paused", json.dumps({"marker": str(marker)}).encode())
+            time.sleep(1.0)
+            assert not marker.exists() and not delivered.done()
+            throttles = rt.metrics[("123456789012", "us-east-1")]
+            assert sum(s.count for (name, _), s in throttles._stats.items() if name == "Throttles") >= 2
+            lam.put_function_concurrency(FunctionName="paused", ReservedConcurrentExecutions=1)
+            assert delivered.result(timeout=20).status == "ok"
+            assert marker.read_text() == "ran"
+        finally:
+            rt.stop()

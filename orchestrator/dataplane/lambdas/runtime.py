@@ -67,6 +67,11 @@ _RESPONSE_TOO_LARGE = json.dumps(
 ).encode()
 
 LOG_TAIL_BYTES = 4096  # what ``LogType: Tail`` returns of the execution log
+# Lambda's internal queue for Event invocations: a throttled event is retried with a backoff up to
+# 5 minutes and dropped after its maximum age (6 hours by default)
+MAX_EVENT_AGE_S = 6 * 3600.0
+EVENT_RETRY_FIRST_S = 1.0
+EVENT_RETRY_MAX_S = 300.0
 
 _active: LambdaRuntime | None = None
 
@@ -228,9 +233,27 @@ class LambdaRuntime:
         return self.call(self.invoke(function, payload, **kwargs))
 
     def submit_event(self, function: str, payload: bytes, **kwargs: Any) -> concurrent.futures.Future[InvokeResult]:
-        """Asynchronous (``Event``) invocation from any thread: queued, never throttled, result ignored."""
+        """Asynchronous (``Event``) invocation from any thread: queued, result ignored (see deliver_event)."""
         assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(self.invoke(function, payload, asynchronous=True, **kwargs), self.loop)
+        return asyncio.run_coroutine_threadsafe(self.deliver_event(function, payload, **kwargs), self.loop)
+
+    async def deliver_event(self, function: str, payload: bytes, **kwargs: Any) -> InvokeResult:
+        """Run an ``Event`` invocation as Lambda's internal queue does: while the function's reserved
+        concurrency is 0 the event is held, retried with a backoff (1 s doubling to 5 min) and dropped
+        once older than ``MAX_EVENT_AGE_S`` (6 h, Lambda's default), each refusal counted in
+        ``Throttles``. So a function paused with reserved concurrency 0 runs no events, and runs them
+        when it is given concurrency again. Above 0 an event waits for a worker and is never refused."""
+        received = time.monotonic()
+        delay = EVENT_RETRY_FIRST_S
+        while True:
+            result = await self.invoke(function, payload, asynchronous=True, **kwargs)
+            if result.status != "throttled":
+                return result
+            if time.monotonic() - received + delay > MAX_EVENT_AGE_S:
+                log.warning("event for %s dropped: still throttled after the maximum event age", function)
+                return result
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, EVENT_RETRY_MAX_S)
 
     async def invoke(
         self,
@@ -281,6 +304,8 @@ class LambdaRuntime:
         env = await self.worker_env()
         acquiring = time.perf_counter()
         try:
+            if asynchronous and pool.limit(config) == 0:
+                raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")  # held (deliver_event)
             worker = await pool.acquire(config, code_dir, env, throttle=not asynchronous)
         except Throttled as exc:
             metrics.add("Throttles", dims, 1)
