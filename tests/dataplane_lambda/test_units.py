@@ -1,4 +1,5 @@
-"""Unit tests of the pure parts: zip safety, proxy result parsing, routing, usage-plan enforcement."""
+"""Unit tests of the pure parts (zip safety, proxy result parsing, routing, usage-plan enforcement), and
+of the Lambda runtime in process on moto where a test must patch its constants (init budget, event retries)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import io
 import json
 import stat
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -307,6 +309,47 @@ def test_init_past_its_budget_fails_and_kills_the_worker(tmp_path: Path, monkeyp
     asyncio.run(start())
 
 
+
+@dataclass
+class InProcessLambda:
+    """A LambdaRuntime in this process (so tests can patch its constants) on moto's in-process backends."""
+
+    runtime: Any
+    client: Any
+    role: str
+
+    def create(self, name: str, source: str, timeout: int) -> None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("app.py", source)
+        self.client.create_function(FunctionName=name, Runtime="python3.11", Role=self.role, Handler="app.handler",
+                                    Code={"ZipFile": buf.getvalue()}, Timeout=timeout)
+
+
+@pytest.fixture
+def in_process_lambda(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessLambda]:
+    import boto3
+    from moto import mock_aws
+
+    from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
+    from orchestrator.dataplane.lambdas.worker_pool import WorkerEnv
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+
+    async def worker_env() -> WorkerEnv:
+        return WorkerEnv("http://127.0.0.1:9")
+
+    with mock_aws():
+        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        rt = LambdaRuntime(tmp_path / "runtime", worker_env, flush_interval=3600)  # metrics stay in the buffer
+        rt.start()
+        try:
+            yield InProcessLambda(rt, boto3.client("lambda"), role)
+        finally:
+            rt.stop()
+
+
 SLOW_IMPORT = """
 import time
 
@@ -320,53 +363,31 @@ def handler(event, context):
 
 
 def test_an_init_past_its_budget_is_retried_within_the_first_invocations_timeout(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    in_process_lambda: InProcessLambda, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Lambda retries an init that outlasts its budget (10 s; 0.5 s here) within the first invocation,
     bounded by the function's timeout: the retried init counts in Duration and in the timeout, and
     REPORT has no Init Duration. A warm invocation then has the whole timeout again."""
-    import boto3
-    from moto import mock_aws
-
     from orchestrator.dataplane.lambdas import worker_pool
-    from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
-    from orchestrator.dataplane.lambdas.worker_pool import WorkerEnv
 
     monkeypatch.setattr(worker_pool, "INIT_TIMEOUT_S", 0.5)
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", SLOW_IMPORT)
-
-    async def worker_env() -> WorkerEnv:
-        return WorkerEnv("http://127.0.0.1:9")
+    lam, rt = in_process_lambda, in_process_lambda.runtime
+    lam.create("slow-init", SLOW_IMPORT, timeout=4)
+    lam.create("slow-init-tight", SLOW_IMPORT, timeout=2)
 
     def report(result: Any) -> str:
         return next(line for line in result.log_tail.splitlines() if line.startswith("REPORT"))
 
-    with mock_aws():
-        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        for name, timeout in (("slow-init", 4), ("slow-init-tight", 2)):
-            boto3.client("lambda").create_function(
-                FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
-                Code={"ZipFile": buf.getvalue()}, Timeout=timeout,
-            )
-        rt = LambdaRuntime(tmp_path, worker_env)
-        rt.start()
-        try:
-            cold = rt.call(rt.invoke("slow-init", b'{"sleep": 0.2}', tail=True), timeout=30)
-            assert cold.status == "ok", cold.payload
-            assert "Init Duration" not in report(cold) and cold.duration_ms >= 1300  # retried init + handler
-            assert json.loads(cold.payload)["remaining_ms"] < 4000 - 1200  # the init came out of the timeout
-            warm = rt.call(rt.invoke("slow-init", b'{"sleep": 0.2}', tail=True), timeout=30)
-            assert warm.status == "ok" and 200 <= warm.duration_ms < 1200
-            assert json.loads(warm.payload)["remaining_ms"] > 4000 - 1000
-            # 1.2 s of retried init + 1 s of handler > 2 s: the handler alone would have fit
-            tight = rt.call(rt.invoke("slow-init-tight", b'{"sleep": 1.0}', tail=True), timeout=30)
-            assert tight.status == "error" and b"Task timed out after 2.00 seconds" in tight.payload
-        finally:
-            rt.stop()
+    cold = rt.call(rt.invoke("slow-init", b'{"sleep": 0.2}', tail=True), timeout=30)
+    assert cold.status == "ok", cold.payload
+    assert "Init Duration" not in report(cold) and cold.duration_ms >= 1300  # retried init + handler
+    assert json.loads(cold.payload)["remaining_ms"] < 4000 - 1200  # the init came out of the timeout
+    warm = rt.call(rt.invoke("slow-init", b'{"sleep": 0.2}', tail=True), timeout=30)
+    assert warm.status == "ok" and 200 <= warm.duration_ms < 1200
+    assert json.loads(warm.payload)["remaining_ms"] > 4000 - 1000
+    # 1.2 s of retried init + 1 s of handler > 2 s: the handler alone would have fit
+    tight = rt.call(rt.invoke("slow-init-tight", b'{"sleep": 1.0}', tail=True), timeout=30)
+    assert tight.status == "error" and b"Task timed out after 2.00 seconds" in tight.payload
 
 
 WRITES_MARKER = """
@@ -379,47 +400,25 @@ def handler(event, context):
 
 
 def test_an_event_for_a_function_at_reserved_concurrency_0_is_held_until_it_has_concurrency(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    in_process_lambda: InProcessLambda, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Reserved concurrency 0 pauses a function: its events do not run (Throttles counts the refusals)
     and are retried, so they run once it is given concurrency again."""
     import time
 
-    import boto3
-    from moto import mock_aws
-
     from orchestrator.dataplane.lambdas import runtime as runtime_module
-    from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
-    from orchestrator.dataplane.lambdas.worker_pool import WorkerEnv
 
     monkeypatch.setattr(runtime_module, "EVENT_RETRY_FIRST_S", 0.2)
     monkeypatch.setattr(runtime_module, "EVENT_RETRY_MAX_S", 0.4)
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", WRITES_MARKER)
-
-    async def worker_env() -> WorkerEnv:
-        return WorkerEnv("http://127.0.0.1:9")
-
+    lam, rt = in_process_lambda, in_process_lambda.runtime
+    lam.create("paused", WRITES_MARKER, timeout=5)
+    lam.client.put_function_concurrency(FunctionName="paused", ReservedConcurrentExecutions=0)
     marker = tmp_path / "marker"
-    with mock_aws():
-        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        lam = boto3.client("lambda")
-        lam.create_function(FunctionName="paused", Runtime="python3.11", Role=role, Handler="app.handler",
-                            Code={"ZipFile": buf.getvalue()}, Timeout=5)
-        lam.put_function_concurrency(FunctionName="paused", ReservedConcurrentExecutions=0)
-        rt = LambdaRuntime(tmp_path / "rt", worker_env, flush_interval=3600)  # metrics stay in the buffer
-        rt.start()
-        try:
-            delivered = rt.submit_event("paused", json.dumps({"marker": str(marker)}).encode())
-            time.sleep(1.0)
-            assert not marker.exists() and not delivered.done()
-            throttles = rt.metrics[("123456789012", "us-east-1")]
-            assert sum(s.count for (name, _), s in throttles._stats.items() if name == "Throttles") >= 2
-            lam.put_function_concurrency(FunctionName="paused", ReservedConcurrentExecutions=1)
-            assert delivered.result(timeout=20).status == "ok"
-            assert marker.read_text() == "ran"
-        finally:
-            rt.stop()
+    delivered = rt.submit_event("paused", json.dumps({"marker": str(marker)}).encode())
+    time.sleep(1.0)
+    assert not marker.exists() and not delivered.done()
+    throttles = rt.metrics[("123456789012", "us-east-1")]
+    assert sum(s.count for (name, _), s in throttles._stats.items() if name == "Throttles") >= 2
+    lam.client.put_function_concurrency(FunctionName="paused", ReservedConcurrentExecutions=1)
+    assert delivered.result(timeout=20).status == "ok"
+    assert marker.read_text() == "ran"
