@@ -151,11 +151,10 @@ class EndpointCapture:
     def finish(
         self, variant: str, content_type: str, body: bytes, out_type: str, out_body: bytes, inference_id: str
     ) -> None:
-        """Record a pending request's answer; appended before it stops being pending (one locked step)."""
-        item = (time.time(), content_type, body, out_type, out_body, inference_id)
-        with self.lock:
-            self._append(variant, item)
-            self.pending -= 1
+        """Record a pending request's answer: appended before it stops being pending, so a flush that
+        sees nothing pending has already taken it (or will take it before the capture is forgotten)."""
+        self.record(variant, content_type, body, out_type, out_body, inference_id)
+        self.cancel()
 
     def cancel(self) -> None:
         """A pending request ended without a model answer to capture (error, timeout, full queue)."""
@@ -165,7 +164,7 @@ class EndpointCapture:
     def record(
         self, variant: str, content_type: str, body: bytes, out_type: str, out_body: bytes, inference_id: str
     ) -> None:
-        """Buffer one record (a request that was not counted as pending: tools and tests)."""
+        """Buffer one record (finish() for a pending request; tools and tests call it directly)."""
         item = (time.time(), content_type, body, out_type, out_body, inference_id)
         with self.lock:
             self._append(variant, item)
