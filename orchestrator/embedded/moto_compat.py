@@ -525,6 +525,163 @@ def patch_codepipeline_trust_policy() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# x9. CloudWatch statistics: percentiles, period alignment, Values/Counts (found by the alarm evaluator)
+# --------------------------------------------------------------------------------------------------
+def patch_cloudwatch_statistics() -> None:
+    """Compute metric statistics as CloudWatch does (:mod:`orchestrator.embedded.cloudwatch_statistics`).
+
+    AWS: ``GetMetricStatistics`` answers ``ExtendedStatistics`` (``pNN.NN``) and ``GetMetricData`` a
+    ``pNN.NN`` ``Stat``, from raw values (``Value`` or ``Values``/``Counts``); periods start at the
+    request's start time rounded down to the minute; a metric is matched on its exact dimension set.
+    moto 5.2: ignores ``ExtendedStatistics`` (no datapoint has them), returns ``None`` values for a
+    percentile ``Stat``, starts periods at the first datum found, and matches ``GetMetricData``
+    dimensions without the namespace. It also stores each of ``Values``/``Counts``' counts as one object:
+    ``Values=[12.5], Counts=[10000]`` becomes ten thousand datums.
+    We: keep a ``Values``/``Counts`` datum whole (a statistic set that also carries its distribution),
+    and answer both APIs' metric statistics with that module; metric math and Metrics Insights
+    queries are still moto's, over our metric results.
+    """
+    from datetime import datetime
+
+    from moto.cloudwatch.exceptions import InvalidParameterCombination, InvalidParameterValue, ValidationError
+    from moto.cloudwatch.metric_data_expression_parser import parse_expression
+    from moto.cloudwatch.models import CloudWatchBackend, MetricAggregatedDatum
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.core.responses import ActionResult
+
+    from orchestrator.embedded import cloudwatch_statistics as stats
+
+    class MetricDistributionDatum(MetricAggregatedDatum):
+        """A ``Values``/``Counts`` datum: its statistic set plus the ``(value, count)`` pairs."""
+
+        def __init__(self, namespace: str, name: str, pairs: list[tuple[float, float]], dimensions: list[dict[str, str]],
+                     timestamp: datetime | None, unit: Any) -> None:
+            values = [v for v, _ in pairs]
+            super().__init__(
+                namespace, name, min(values), max(values), sum(c for _, c in pairs), sum(v * c for v, c in pairs),
+                dimensions, timestamp, unit,
+            )
+            self.distribution = tuple(pairs)
+
+    original_put = CloudWatchBackend.put_metric_data
+
+    def put_metric_data(self: CloudWatchBackend, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        for i, metric in enumerate(metric_data):
+            self._validate_parameters_put_metric_data(metric, i + 1)
+        plain = [m for m in metric_data if not m.get("Values")]
+        if plain:
+            original_put(self, namespace, plain)
+        for m in metric_data:
+            if not m.get("Values"):
+                continue
+            counts = m.get("Counts") or [1] * len(m["Values"])
+            pairs = [(float(v), float(c)) for v, c in zip(m["Values"], counts) if float(c) > 0]
+            if pairs:
+                self.metric_data.append(
+                    MetricDistributionDatum(namespace, m["MetricName"], pairs, m.get("Dimensions") or [],
+                                            m.get("Timestamp"), m.get("Unit"))
+                )
+
+    def metric_statistics(self: CloudWatchResponse) -> ActionResult:
+        statistics = self._get_param("Statistics", []) or []
+        extended = self._get_param("ExtendedStatistics", []) or []
+        if not statistics and not extended:
+            raise InvalidParameterCombination("Must specify either Statistics or ExtendedStatistics")
+        if statistics and extended:
+            raise InvalidParameterCombination("Specify either Statistics or ExtendedStatistics, not both")
+        start, end = self._get_param("StartTime"), self._get_param("EndTime")
+        if stats.as_utc(start) >= stats.as_utc(end):
+            raise InvalidParameterValue("The parameter StartTime must be less than the parameter EndTime.")
+        name = self._get_param("MetricName")
+        try:
+            samples = stats.period_samples(
+                self.cloudwatch_backend.get_all_metrics(), namespace=self._get_param("Namespace"),
+                metric_name=name, dimensions=self._get_param("Dimensions", []) or [], start=start, end=end,
+                period=self._get_int_param("Period"), unit=self._get_param("Unit"),
+            )
+            points = stats.datapoints(samples, statistics, extended)
+        except stats.InvalidStatistic as exc:
+            raise InvalidParameterValue(str(exc)) from None
+        return ActionResult({"Label": name, "Datapoints": points})
+
+    original_get_data = CloudWatchBackend.get_metric_data
+
+    def get_metric_data(self: CloudWatchBackend, queries: list[dict[str, Any]], start_time: datetime,
+                        end_time: datetime, scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+        if stats.as_utc(start_time) >= stats.as_utc(end_time):
+            raise ValidationError("The parameter EndTime must be greater than StartTime.")
+        insights = [q for q in queries if "Expression" in q and q["Expression"].startswith("SELECT")]
+        math_queries = [q for q in queries if "Expression" in q and q not in insights]
+        everything = self.get_all_metrics()
+        results: list[dict[str, Any]] = []
+        for query in (q for q in queries if "MetricStat" in q):
+            metric_stat = query["MetricStat"]
+            metric = metric_stat["Metric"]
+            try:
+                samples = stats.period_samples(
+                    everything, namespace=metric["Namespace"], metric_name=metric["MetricName"],
+                    dimensions=metric.get("Dimensions", []), start=start_time, end=end_time,
+                    period=int(metric_stat["Period"]), unit=metric_stat.get("Unit"),
+                )
+                found = [(s.start, s.statistic(metric_stat["Stat"])) for s in samples]
+            except stats.InvalidStatistic as exc:
+                raise ValidationError(str(exc)) from None
+            found = [(t, v) for t, v in found if v is not None]
+            if scan_by == "TimestampDescending":
+                found.reverse()
+            results.append({
+                "id": query["Id"],
+                "label": query.get("Label") or f"{metric['MetricName']} {metric_stat['Stat']}",
+                "values": [v for _, v in found],
+                "timestamps": [t for t, _ in found],
+                "status_code": "Complete",
+                "return": query.get("ReturnData", True),
+            })
+        out = [{k: v for k, v in r.items() if k != "return"} for r in results if r["return"]]
+        for query in math_queries:
+            values, timestamps = parse_expression(query["Expression"], results)
+            out.append({"id": query["Id"], "label": query.get("Label") or query["Id"], "values": values,
+                        "timestamps": timestamps, "status_code": "Complete"})
+        if insights:
+            out += original_get_data(self, insights, start_time, end_time, scan_by)
+        return out
+
+    CloudWatchBackend.put_metric_data = put_metric_data  # type: ignore[method-assign]
+    CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
+    CloudWatchResponse.get_metric_statistics = metric_statistics  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
+# x10. CloudWatch alarms start in INSUFFICIENT_DATA (found by the alarm evaluator)
+# --------------------------------------------------------------------------------------------------
+def patch_cloudwatch_alarm_initial_state() -> None:
+    """A new alarm starts in ``INSUFFICIENT_DATA``; an updated one keeps its state.
+
+    AWS (``PutMetricAlarm``): "When this operation creates an alarm, the alarm state is immediately
+    set to INSUFFICIENT_DATA"; an update overwrites the configuration and leaves the state unchanged.
+    moto 5.2: every put builds a new alarm in state ``OK`` ("Unchecked: Initial alarm creation").
+    We: a created alarm is ``INSUFFICIENT_DATA``; an updated one carries over its state, reason,
+    reason data, state timestamp and history. The local alarm evaluator
+    (:mod:`orchestrator.dataplane.alarms`) moves it from there.
+    """
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    original = CloudWatchBackend.put_metric_alarm
+
+    def put_metric_alarm(self: CloudWatchBackend, name: str, *args: Any, **kwargs: Any) -> Any:
+        previous = self.alarms.get(name)
+        alarm = original(self, name, *args, **kwargs)
+        if previous is None:
+            alarm.state_value = "INSUFFICIENT_DATA"
+        else:
+            for attr in ("state_value", "state_reason", "state_reason_data", "state_updated_timestamp", "history"):
+                setattr(alarm, attr, getattr(previous, attr))
+        return alarm
+
+    CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------------
 PATCHES: tuple[Patch, ...] = (
@@ -540,6 +697,8 @@ PATCHES: tuple[Patch, ...] = (
     patch_sns_lambda_delivery,
     patch_unimplemented_actions_fail_fast,
     patch_codepipeline_trust_policy,
+    patch_cloudwatch_statistics,
+    patch_cloudwatch_alarm_initial_state,
 )
 
 

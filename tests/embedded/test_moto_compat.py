@@ -293,3 +293,89 @@ def test_unimplemented_action_fails_fast_with_a_clear_error(
     assert err.value.response["Error"]["Code"] == "NotImplemented"
     assert "does not implement" in err.value.response["Error"]["Message"]
     assert "unimplemented: " in (control_plane.state_dir / "service.log").read_text()
+
+
+# x9 -----------------------------------------------------------------------------------------------
+def _minute(offset: int) -> Any:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    return now + dt.timedelta(minutes=offset)
+
+
+def test_cloudwatch_percentiles_from_values_and_counts(control_plane: ControlPlane) -> None:
+    cw = control_plane.client("cloudwatch")
+    dims = [{"Name": "EndpointName", "Value": "e"}, {"Name": "VariantName", "Value": "a"}]
+    stamp = _minute(-3).replace(second=20)
+    cw.put_metric_data(Namespace="x9", MetricData=[
+        # 1..100 ms, the 100 ms one 10,000 times: one datum, as CloudWatch keeps it
+        {"MetricName": "Latency", "Dimensions": dims, "Timestamp": stamp, "Unit": "Milliseconds",
+         "Values": [float(v) for v in range(1, 101)], "Counts": [1.0] * 99 + [10000.0]},
+        # a statistic set percentiles can use (min == max), and another dimension set (never mixed in)
+        {"MetricName": "Latency", "Dimensions": dims, "Timestamp": stamp, "Unit": "Milliseconds",
+         "StatisticValues": {"SampleCount": 2, "Sum": 1.0, "Minimum": 0.5, "Maximum": 0.5}},
+        {"MetricName": "Latency", "Dimensions": dims[:1], "Timestamp": stamp, "Unit": "Milliseconds", "Value": 9999.0},
+    ])
+    window = {"Namespace": "x9", "MetricName": "Latency", "Dimensions": dims, "Period": 60,
+              "StartTime": _minute(-10).replace(second=33), "EndTime": _minute(1)}
+    points = cw.get_metric_statistics(**window, ExtendedStatistics=["p0.5", "p50", "p99.9"])["Datapoints"]
+    assert len(points) == 1
+    # Periods start at the minute (StartTime rounded down), not at the first datum (hh:mm:20).
+    assert points[0]["Timestamp"].second == 0 and points[0]["Timestamp"].minute == stamp.minute
+    # nearest rank over 10,101 samples (two 0.5s, 1..99, ten thousand 100s)
+    assert points[0]["ExtendedStatistics"] == {"p0.5": 49.0, "p50": 100.0, "p99.9": 100.0}
+    basic = cw.get_metric_statistics(**window, Statistics=["SampleCount", "Sum", "Maximum", "Minimum"])["Datapoints"]
+    assert basic[0]["SampleCount"] == 10101 and basic[0]["Sum"] == sum(range(1, 100)) + 100 * 10000 + 1.0
+    assert (basic[0]["Minimum"], basic[0]["Maximum"]) == (0.5, 100.0)
+
+    query = {"Id": "p", "MetricStat": {"Metric": {"Namespace": "x9", "MetricName": "Latency", "Dimensions": dims},
+                                       "Period": 60, "Stat": "p99"}}
+    data = cw.get_metric_data(MetricDataQueries=[query], StartTime=window["StartTime"], EndTime=window["EndTime"])
+    assert data["MetricDataResults"][0]["Values"] == [100.0]
+
+
+def test_cloudwatch_percentiles_are_unavailable_for_statistic_sets_and_negative_values(
+    control_plane: ControlPlane,
+) -> None:
+    cw = control_plane.client("cloudwatch")
+    stamp = _minute(-2)
+    cw.put_metric_data(Namespace="x9b", MetricData=[
+        {"MetricName": "Set", "Timestamp": stamp, "StatisticValues": {"SampleCount": 3, "Sum": 6, "Minimum": 1, "Maximum": 3}},
+        {"MetricName": "Neg", "Timestamp": stamp, "Values": [-1.0, 2.0]},
+    ])
+    for name in ("Set", "Neg"):
+        points = cw.get_metric_statistics(Namespace="x9b", MetricName=name, Period=60, StartTime=_minute(-5),
+                                          EndTime=_minute(1), ExtendedStatistics=["p50"])["Datapoints"]
+        assert len(points) == 1 and "ExtendedStatistics" not in points[0], name
+    with pytest.raises(botocore.exceptions.ClientError, match="tm90"):
+        cw.get_metric_statistics(Namespace="x9b", MetricName="Set", Period=60, StartTime=_minute(-5),
+                                 EndTime=_minute(1), ExtendedStatistics=["tm90"])
+
+
+def test_cloudwatch_values_and_counts_stay_one_datum() -> None:
+    """moto stored ``Counts=[10000]`` as ten thousand objects; the patch keeps the datum whole (in process)."""
+    import boto3
+    from moto import mock_aws
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    from orchestrator.embedded import moto_compat
+
+    moto_compat.apply(moto_compat.patch_cloudwatch_statistics)
+    with mock_aws():
+        cw = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        cw.put_metric_data(Namespace="x9c", MetricData=[{"MetricName": "M", "Values": [1.0, 2.0], "Counts": [10000.0, 5.0]}])
+        stored = cloudwatch_backends[ACCOUNT_ID]["us-east-1"].metric_data
+        assert len(stored) == 1 and stored[0].sample_count == 10005
+
+
+# x10 ----------------------------------------------------------------------------------------------
+def test_cloudwatch_alarm_starts_insufficient_data_and_an_update_keeps_its_state(control_plane: ControlPlane) -> None:
+    cw = control_plane.client("cloudwatch")
+    alarm = {"AlarmName": "x10", "Namespace": "x10", "MetricName": "Errors", "Statistic": "Sum", "Period": 60,
+             "EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "GreaterThanOrEqualToThreshold"}
+    cw.put_metric_alarm(**alarm)
+    assert cw.describe_alarms(AlarmNames=["x10"])["MetricAlarms"][0]["StateValue"] == "INSUFFICIENT_DATA"
+    cw.set_alarm_state(AlarmName="x10", StateValue="ALARM", StateReason="test")
+    cw.put_metric_alarm(**{**alarm, "Threshold": 5.0})
+    got = cw.describe_alarms(AlarmNames=["x10"])["MetricAlarms"][0]
+    assert (got["StateValue"], got["StateReason"], got["Threshold"]) == ("ALARM", "test", 5.0)
