@@ -525,6 +525,113 @@ def patch_codepipeline_trust_policy() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# x6. API Gateway deployments are snapshots (found by the data plane: changes were live undeployed)
+# --------------------------------------------------------------------------------------------------
+DEPLOYMENT_SNAPSHOT_ATTR = "compat_resources"
+
+
+def deployment_snapshot(deployment: Any) -> dict[str, Any] | None:
+    """The resources (with their methods and integrations) captured when ``deployment`` was created,
+    keyed by resource id; None for a deployment made before :func:`patch_apigateway_deployment_snapshots`."""
+    return getattr(deployment, DEPLOYMENT_SNAPSHOT_ATTR, None)
+
+
+def _snapshot_paths(resources: dict[str, Any]) -> dict[str, str]:
+    """Resource id -> path (``/``, ``/items/{id}``), from the snapshot's own parent links (moto's
+    ``Resource.get_path`` would read the live API instead)."""
+    paths: dict[str, str] = {}
+
+    def path_of(resource_id: str) -> str:
+        if resource_id not in paths:
+            resource = resources[resource_id]
+            if resource.parent_id is None or resource.parent_id not in resources:
+                paths[resource_id] = "/"
+            else:
+                parent = path_of(resource.parent_id)
+                paths[resource_id] = parent.rstrip("/") + "/" + resource.path_part
+        return paths[resource_id]
+
+    for resource_id in resources:
+        path_of(resource_id)
+    return paths
+
+
+def patch_apigateway_deployment_snapshots() -> None:
+    """A REST API deployment keeps what it deployed; ``GetDeployment`` can embed its ``apiSummary``.
+
+    AWS: ``CreateDeployment`` takes a snapshot of the API (resources, methods, integrations); a stage
+    serves the snapshot of its ``deploymentId``, so a change to a method or an integration is not live
+    until a new deployment reaches the stage. ``GetDeployment`` with ``embed=apisummary`` returns
+    ``apiSummary``: ``{path: {method: {authorizationType, apiKeyRequired}}}`` of that snapshot.
+    moto 5.2: a deployment is only an id, a stage name and a description; nothing records what was
+    deployed, so the local data plane could only serve the API as it is now, and ``embed`` is ignored.
+    We: deep-copy the API's resources into the deployment (an attribute, read with
+    :func:`deployment_snapshot`) when ``RestAPI.create_deployment`` returns, and answer
+    ``embed=apisummary`` from that copy. The copy is made once per deployment; nothing mutates it.
+    """
+    import copy
+
+    from moto.apigateway.models import Deployment, RestAPI
+    from moto.apigateway.responses import APIGatewayResponse
+
+    original_create = RestAPI.create_deployment
+
+    def create_deployment(self: RestAPI, *args: Any, **kwargs: Any) -> Deployment:
+        deployment = original_create(self, *args, **kwargs)
+        setattr(deployment, DEPLOYMENT_SNAPSHOT_ATTR, copy.deepcopy(self.resources))
+        return deployment
+
+    original_get = APIGatewayResponse.get_deployment
+
+    def get_deployment(self: APIGatewayResponse) -> str:
+        body = original_get(self)
+        if "apisummary" not in (self.querystring.get("embed") or []):
+            return body
+        parts = self.path.split("/")
+        deployment = self.backend.get_deployment(parts[2], parts[4])
+        resources = deployment_snapshot(deployment) or {}
+        paths = _snapshot_paths(resources)
+        summary: dict[str, dict[str, Any]] = {}
+        for resource_id, resource in resources.items():
+            for http_method, method in resource.resource_methods.items():
+                summary.setdefault(paths[resource_id], {})[http_method] = {
+                    "authorizationType": method.authorization_type,
+                    "apiKeyRequired": bool(method.api_key_required),
+                }
+        return json.dumps({**json.loads(body), "apiSummary": summary})
+
+    RestAPI.create_deployment = create_deployment  # type: ignore[method-assign]
+    APIGatewayResponse.get_deployment = get_deployment  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
+# x7. API Gateway DeleteDeployment refuses a deployment a stage serves (found with x6)
+# --------------------------------------------------------------------------------------------------
+def patch_apigateway_delete_active_deployment() -> None:
+    """``DeleteDeployment`` is refused while a stage points to the deployment, and only then.
+
+    AWS: ``BadRequestException`` "Active stages pointing to this deployment must be moved or deleted"
+    when any stage's ``deploymentId`` is the deployment; otherwise the deployment is deleted (Terraform's
+    ``create_before_destroy`` deployments rely on it: the stage moves to the new one, the old one goes).
+    moto 5.2: checks the stage *named* in ``CreateDeployment`` instead, so a deployment made without
+    ``stageName`` (Terraform's way) and then used by a stage is deleted from under it, while one made
+    with ``stageName`` stays undeletable after its stage moved to another deployment.
+    We: check every stage's ``deployment_id``.
+    """
+    from moto.apigateway.exceptions import DeploymentNotFoundException, StageStillActive
+    from moto.apigateway.models import Deployment, RestAPI
+
+    def delete_deployment(self: RestAPI, deployment_id: str) -> Deployment:
+        if deployment_id not in self.deployments:
+            raise DeploymentNotFoundException()
+        if any(stage.deployment_id == deployment_id for stage in self.stages.values()):
+            raise StageStillActive()
+        return self.deployments.pop(deployment_id)
+
+    RestAPI.delete_deployment = delete_deployment  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
 # x9. CloudWatch statistics: percentiles, period alignment, Values/Counts (found by the alarm evaluator)
 # --------------------------------------------------------------------------------------------------
 def patch_cloudwatch_statistics() -> None:
@@ -697,6 +804,8 @@ PATCHES: tuple[Patch, ...] = (
     patch_sns_lambda_delivery,
     patch_unimplemented_actions_fail_fast,
     patch_codepipeline_trust_policy,
+    patch_apigateway_deployment_snapshots,
+    patch_apigateway_delete_active_deployment,
     patch_cloudwatch_statistics,
     patch_cloudwatch_alarm_initial_state,
 )

@@ -295,6 +295,54 @@ def test_unimplemented_action_fails_fast_with_a_clear_error(
     assert "unimplemented: " in (control_plane.state_dir / "service.log").read_text()
 
 
+# x6 -----------------------------------------------------------------------------------------------
+def _rest_api_with_get(apigw: Any, name: str) -> tuple[str, str]:
+    """A REST API with ``GET /items`` (API key required, MOCK integration); (api id, resource id)."""
+    api_id = apigw.create_rest_api(name=name)["id"]
+    root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    items = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="items")["id"]
+    apigw.put_method(restApiId=api_id, resourceId=items, httpMethod="GET", authorizationType="NONE",
+                     apiKeyRequired=True)
+    apigw.put_integration(restApiId=api_id, resourceId=items, httpMethod="GET", type="MOCK")
+    return api_id, items
+
+
+def test_apigateway_deployment_embeds_the_api_summary_it_deployed(control_plane: ControlPlane) -> None:
+    apigw = control_plane.client("apigateway")
+    api_id, items = _rest_api_with_get(apigw, "x6-summary")
+    first = apigw.create_deployment(restApiId=api_id)["id"]
+    item = apigw.create_resource(restApiId=api_id, parentId=items, pathPart="{id}")["id"]
+    apigw.put_method(restApiId=api_id, resourceId=item, httpMethod="DELETE", authorizationType="AWS_IAM")
+    apigw.put_integration(restApiId=api_id, resourceId=item, httpMethod="DELETE", type="MOCK")
+    second = apigw.create_deployment(restApiId=api_id)["id"]
+
+    get = {"authorizationType": "NONE", "apiKeyRequired": True}
+    assert apigw.get_deployment(restApiId=api_id, deploymentId=first, embed=["apisummary"])["apiSummary"] == {
+        "/items": {"GET": get}}
+    assert apigw.get_deployment(restApiId=api_id, deploymentId=second, embed=["apisummary"])["apiSummary"] == {
+        "/items": {"GET": get}, "/items/{id}": {"DELETE": {"authorizationType": "AWS_IAM", "apiKeyRequired": False}}}
+    assert "apiSummary" not in apigw.get_deployment(restApiId=api_id, deploymentId=second)
+
+
+# x7 -----------------------------------------------------------------------------------------------
+def test_apigateway_delete_deployment_is_refused_only_while_a_stage_uses_it(control_plane: ControlPlane) -> None:
+    apigw = control_plane.client("apigateway")
+    api_id, _ = _rest_api_with_get(apigw, "x7-delete")
+    first = apigw.create_deployment(restApiId=api_id)["id"]  # no stageName, as Terraform creates them
+    apigw.create_stage(restApiId=api_id, stageName="live", deploymentId=first)
+    with pytest.raises(apigw.exceptions.BadRequestException, match="Active stages pointing to this deployment"):
+        apigw.delete_deployment(restApiId=api_id, deploymentId=first)
+
+    named = apigw.create_deployment(restApiId=api_id, stageName="named")["id"]
+    second = apigw.create_deployment(restApiId=api_id)["id"]
+    for stage, deployment in (("live", second), ("named", second)):
+        apigw.update_stage(restApiId=api_id, stageName=stage,
+                           patchOperations=[{"op": "replace", "path": "/deploymentId", "value": deployment}])
+    apigw.delete_deployment(restApiId=api_id, deploymentId=first)
+    apigw.delete_deployment(restApiId=api_id, deploymentId=named)  # its stage moved on
+    assert [d["id"] for d in apigw.get_deployments(restApiId=api_id)["items"]] == [second]
+
+
 # x9 -----------------------------------------------------------------------------------------------
 def _minute(offset: int) -> Any:
     import datetime as dt
