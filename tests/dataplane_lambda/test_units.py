@@ -21,7 +21,7 @@ from orchestrator.dataplane.apigateway.proxy_event import (
     build_event,
     parse_result,
 )
-from orchestrator.dataplane.apigateway.routing import _children, _match
+from orchestrator.dataplane.apigateway.routing import _match, index_tree
 from orchestrator.dataplane.apigateway.usage_plans import TokenBucket, UsagePlanEnforcer, quota_period
 from orchestrator.dataplane.lambdas.code_store import CodeStore, UnsafeCodeError
 from orchestrator.dataplane.lambdas.function_config import parse_function_name
@@ -144,11 +144,6 @@ class FakeResource:
     resource_methods: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class FakeApi:
-    resources: dict[str, FakeResource]
-
-
 def test_routing_prefers_literal_then_parameter_then_greedy() -> None:
     resources = [
         FakeResource("root", None, "/"),
@@ -157,7 +152,8 @@ def test_routing_prefers_literal_then_parameter_then_greedy() -> None:
         FakeResource("item", "items", "{id}"),
         FakeResource("proxy", "root", "{proxy+}"),
     ]
-    root, children = _children(FakeApi({r.id: r for r in resources}))
+    tree = index_tree(resources)
+    root, children = tree.root, tree.children
 
     def match(path: str) -> tuple[str | None, dict[str, str], str]:
         params: dict[str, str] = {}

@@ -16,7 +16,8 @@ answers itself (all JSON ``{"message": ...}``, with ``x-amzn-RequestId`` and ``x
 ``AWS/ApiGateway`` metrics per request, dims ``ApiName`` and ``ApiName`` + ``Stage``: ``Count``,
 ``4XXError``, ``5XXError`` (0 or 1), ``Latency`` and ``IntegrationLatency`` (ms). A request to a
 deployed stage that matches no resource or method counts too (a 4XX of that API, as scanners show
-on AWS); one for an unknown API or stage belongs to no API and is not counted.
+on AWS); one for an unknown API or stage belongs to no API and is not counted. A stage serves what
+its deployment captured (see :mod:`.routing`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from orchestrator.dataplane.apigateway.proxy_event import (
     build_event,
     parse_result,
 )
-from orchestrator.dataplane.apigateway.routing import deployed_api_name, resolve
+from orchestrator.dataplane.apigateway.routing import find_stage, resolve
 from orchestrator.dataplane.apigateway.usage_plans import UsagePlanEnforcer
 from orchestrator.dataplane.lambdas.cloudwatch import MetricBuffer
 from orchestrator.dataplane.lambdas.runtime import InvokeResult, LambdaRuntime, new_request_id
@@ -120,12 +121,12 @@ class Gateway:
         request_id = new_request_id()
         self.requests += 1
         integration_ms: float | None = None
-        route = resolve(self.account_id, self.region, api_id, stage, request.method, request.path)
+        deployed = find_stage(self.account_id, self.region, api_id, stage)
+        route = resolve(deployed, request.method, request.path) if deployed is not None else None
         if route is None:
             result = self._error(403, "Missing Authentication Token", request_id)
-            api_name = deployed_api_name(self.account_id, self.region, api_id, stage)
-            if api_name is not None:  # a deployed API's stage, no route: still counted as its 4XX
-                self._count(api_name, stage, result, started, None)
+            if deployed is not None:  # a deployed API's stage, no route: still counted as its 4XX
+                self._count(deployed.api.name, stage, result, started, None)
             return result
         headers_map = dict(request.headers)
         decision = self.usage.check(route.backend, api_id, stage, headers_map, bool(route.method.api_key_required))

@@ -1,22 +1,55 @@
-"""Find the resource and method a request targets, in moto's API Gateway backend.
+"""Find the stage, resource and method a request targets, in what the stage's deployment captured.
 
-Why no route table of our own: the REST API (resources, methods, integrations, stages) lives in
-moto and Terraform may change it at any time; the tree of a REST API is a handful of resources, so
-walking it per request costs microseconds and is never stale. Matching follows API Gateway: a
-literal path part beats a ``{param}`` part, which beats a greedy ``{proxy+}``; a method falls back
-to ``ANY``. What API Gateway answers for anything that does not match (unknown API, stage, path or
-method) is ``403 {"message": "Missing Authentication Token"}``.
+A stage serves the snapshot its deployment took of the API (resources, methods, integrations), as
+on AWS: a method added or an integration changed after ``CreateDeployment`` is not live until a new
+deployment reaches the stage (``CreateDeployment`` with the stage name, or ``UpdateStage``
+``/deploymentId``). The snapshot is taken inside the control plane when moto creates the deployment
+(:func:`orchestrator.embedded.moto_compat.patch_apigateway_deployment_snapshots`); what is read
+live per request is only what AWS does not deploy: the stage itself (variables, access log
+settings, its ``deploymentId``), keys and usage plans.
 
-Resources are served as they are now, not as they were at the stage's deployment (moto keeps no
-snapshot per deployment): a change is live without a new deployment, unlike AWS.
+Why an index of our own per deployment: a snapshot never changes, so its tree (children per parent)
+is built once, on the first request that needs it, and kept as long as the deployment exists (a
+weak reference to moto's deployment object); a request then costs a few dict lookups and no copy.
+Matching follows API Gateway: a literal path part beats a ``{param}`` part, which beats a greedy
+``{proxy+}``; a method falls back to ``ANY``. What API Gateway answers for anything that does not
+match (unknown API, stage, path or method) is ``403 {"message": "Missing Authentication Token"}``.
 """
 
 from __future__ import annotations
 
+import logging
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.dataplane.lambdas.function_config import moto_backend
+from orchestrator.embedded.moto_compat import deployment_snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RouteTree:
+    """The resources of one deployment's snapshot: the root and the children of every resource."""
+
+    root: Any
+    children: dict[str | None, list[Any]]
+
+
+EMPTY_TREE = RouteTree(None, {})
+_TREES: weakref.WeakKeyDictionary[Any, RouteTree] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class DeployedStage:
+    """A stage of an API and the tree of the deployment it serves (empty if that deployment is gone)."""
+
+    backend: Any
+    api: Any
+    stage: Any
+    tree: RouteTree
 
 
 @dataclass(frozen=True)
@@ -36,14 +69,29 @@ class Route:
         return self.method.method_integration
 
 
-def _children(api: Any) -> tuple[Any, dict[str | None, list[Any]]]:
+def index_tree(resources: Iterable[Any]) -> RouteTree:
+    """The tree of ``resources`` (objects with ``id``, ``parent_id``, ``path_part``)."""
     root = None
     children: dict[str | None, list[Any]] = {}
-    for resource in list(api.resources.values()):
+    for resource in resources:
         if resource.parent_id is None:
             root = resource
         children.setdefault(resource.parent_id, []).append(resource)
-    return root, children
+    return RouteTree(root, children)
+
+
+def route_tree(deployment: Any) -> RouteTree:
+    """The (cached) tree of ``deployment``'s snapshot; empty for a deployment without one."""
+    tree = _TREES.get(deployment)
+    if tree is None:
+        resources = deployment_snapshot(deployment)
+        if resources is None:
+            log.warning("deployment %s has no snapshot of its API: it serves nothing", deployment.id)
+            tree = EMPTY_TREE
+        else:
+            tree = index_tree(resources.values())
+        _TREES[deployment] = tree
+    return tree
 
 
 def _match(
@@ -87,17 +135,9 @@ def _match(
     return None
 
 
-def deployed_api_name(account_id: str, region: str, api_id: str, stage_name: str) -> str | None:
-    """The name of the API when ``api_id`` has a stage ``stage_name``: a request there that matches no
-    route is still the API's (counted in its metrics, as on AWS), unlike one for an unknown API."""
-    from moto.apigateway.models import apigateway_backends
-
-    api = moto_backend(apigateway_backends, account_id, region).apis.get(api_id)
-    return api.name if api is not None and stage_name in api.stages else None
-
-
-def resolve(account_id: str, region: str, api_id: str, stage_name: str, http_method: str, path: str) -> Route | None:
-    """The route of ``http_method path`` (path below the stage, starting with ``/``), or None."""
+def find_stage(account_id: str, region: str, api_id: str, stage_name: str) -> DeployedStage | None:
+    """The stage ``stage_name`` of ``api_id`` with its deployment's tree, or None if there is no such
+    API or stage (a request there belongs to no API: no metrics, no access log)."""
     from moto.apigateway.models import apigateway_backends
 
     backend = moto_backend(apigateway_backends, account_id, region)
@@ -107,17 +147,24 @@ def resolve(account_id: str, region: str, api_id: str, stage_name: str, http_met
     stage = api.stages.get(stage_name)
     if stage is None:
         return None
-    root, children = _children(api)
-    if root is None:
+    deployment = api.deployments.get(stage.deployment_id) if stage.deployment_id else None
+    return DeployedStage(backend, api, stage, route_tree(deployment) if deployment is not None else EMPTY_TREE)
+
+
+def resolve(deployed: DeployedStage, http_method: str, path: str) -> Route | None:
+    """The route of ``http_method path`` (path below the stage, starting with ``/``) in what the stage
+    serves, or None."""
+    tree = deployed.tree
+    if tree.root is None:
         return None
     parts = [p for p in path.split("/") if p]
     params: dict[str, str] = {}
     template: list[str] = []
-    resource = _match(children, root, parts, 0, params, template)
+    resource = _match(tree.children, tree.root, parts, 0, params, template)
     if resource is None:
         return None
     methods = resource.resource_methods
     method = methods.get(http_method) or methods.get("ANY")
     if method is None:
         return None
-    return Route(backend, api, stage, resource, "/" + "/".join(template), method, params)
+    return Route(deployed.backend, deployed.api, deployed.stage, resource, "/" + "/".join(template), method, params)
