@@ -16,18 +16,26 @@ answers itself (all JSON ``{"message": ...}``, with ``x-amzn-RequestId`` and ``x
 ``AWS/ApiGateway`` metrics per request, dims ``ApiName`` and ``ApiName`` + ``Stage``: ``Count``,
 ``4XXError``, ``5XXError`` (0 or 1), ``Latency`` and ``IntegrationLatency`` (ms). A request to a
 deployed stage that matches no resource or method counts too (a 4XX of that API, as scanners show
-on AWS); one for an unknown API or stage belongs to no API and is not counted. A stage serves what
-its deployment captured (see :mod:`.routing`).
+on AWS); one for an unknown API or stage belongs to no API and is not counted.
+
+A stage serves what its deployment captured (see :mod:`.routing`). A stage with ``accessLogSettings``
+gets one access log event per request counted above (see :mod:`.access_log`), with the same
+``requestId`` as the proxy event's ``requestContext`` and the ``x-amzn-RequestId`` header, and the
+same ``extendedRequestId`` as the ``x-amz-apigw-id`` header.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import random
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.dataplane.apigateway.access_log import AccessLogWriter, AccessRecord
 from orchestrator.dataplane.apigateway.proxy_event import (
     IncomingRequest,
     MalformedProxyResult,
@@ -35,7 +43,7 @@ from orchestrator.dataplane.apigateway.proxy_event import (
     build_event,
     parse_result,
 )
-from orchestrator.dataplane.apigateway.routing import find_stage, resolve
+from orchestrator.dataplane.apigateway.routing import Route, find_stage, resolve
 from orchestrator.dataplane.apigateway.usage_plans import UsagePlanEnforcer
 from orchestrator.dataplane.lambdas.cloudwatch import MetricBuffer
 from orchestrator.dataplane.lambdas.runtime import InvokeResult, LambdaRuntime, new_request_id
@@ -76,6 +84,17 @@ _ERROR_TYPES = {
     "Internal server error": "InternalServerErrorException",
     "Endpoint request timed out": "InternalServerErrorException",
 }
+# $context.error.responseType: the gateway response type of each of our own answers
+_RESPONSE_TYPES = {
+    "Missing Authentication Token": "MISSING_AUTHENTICATION_TOKEN",
+    "Forbidden": "INVALID_API_KEY",
+    "Too Many Requests": "THROTTLED",
+    "Limit Exceeded": "QUOTA_EXCEEDED",
+    "Internal server error": "DEFAULT_5XX",
+    "Endpoint request timed out": "INTEGRATION_TIMEOUT",
+}
+# $context.integrationStatus: Lambda's own HTTP status for the Invoke call (a function error is a 200)
+_INVOKE_STATUS = {"ok": 200, "error": 200, "throttled": 429, "not_found": 404, "failed": 502}
 
 
 def reason(status: int) -> str:
@@ -96,6 +115,23 @@ def lambda_target(uri: str) -> tuple[str, str] | None:
     return (match.group("fn"), match.group("region")) if match else None
 
 
+def new_extended_request_id() -> str:
+    """An id shaped like API Gateway's ``extendedRequestId`` (``x-amz-apigw-id``, e.g. ``Sca3bFUQgi0EYeA=``)."""
+    return base64.b64encode(random.getrandbits(88).to_bytes(11, "big")).decode()
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What the gateway did with one request: the answer, and what its metrics and access log need."""
+
+    result: ProxyResult
+    error: str | None = None  # API Gateway's own message, when it answered itself
+    integration_ms: float | None = None
+    invocation: InvokeResult | None = None
+    function_status: int | None = None  # the statusCode of a valid proxy result
+    api_key: Any = None
+
+
 class Gateway:
     """Serves every REST API of the control plane (state is read from moto per request)."""
 
@@ -112,30 +148,80 @@ class Gateway:
         self.domain = domain
         self.usage = UsagePlanEnforcer()
         self.metrics = MetricBuffer(NAMESPACE, dict(_UNITS))
+        self.access_logs = AccessLogWriter()
         self.requests = 0
+        self.in_flight = 0  # requests not answered yet (stop waits for them before the last flush)
         self._abandoned: set[asyncio.Task[InvokeResult]] = set()  # invocations past the integration timeout
 
     async def handle(self, api_id: str, stage: str, request: IncomingRequest) -> ProxyResult:
         """Answer ``request`` (path below the stage) for ``api_id``/``stage``."""
         started = time.perf_counter()
+        epoch = time.time()
         request_id = new_request_id()
+        extended_id = new_extended_request_id()
         self.requests += 1
-        integration_ms: float | None = None
         deployed = find_stage(self.account_id, self.region, api_id, stage)
-        route = resolve(deployed, request.method, request.path) if deployed is not None else None
-        if route is None:
-            result = self._error(403, "Missing Authentication Token", request_id)
-            if deployed is not None:  # a deployed API's stage, no route: still counted as its 4XX
-                self._count(deployed.api.name, stage, result, started, None)
+        if deployed is None:  # no such API or stage: nobody's request (no metrics, no access log)
+            return self._error(403, "Missing Authentication Token", request_id, extended_id)
+        self.in_flight += 1
+        try:
+            route = resolve(deployed, request.method, request.path)
+            if route is None:  # a deployed API's stage, no route: still its 4XX, in its metrics and logs
+                exchange = self._refuse(403, "Missing Authentication Token", request_id, extended_id)
+            else:
+                decision = self.usage.check(
+                    route.backend, api_id, stage, dict(request.headers), bool(route.method.api_key_required)
+                )
+                if decision.status:
+                    exchange = self._refuse(decision.status, decision.message, request_id, extended_id)
+                else:
+                    exchange = await self._integrate(route, request, request_id, extended_id, epoch, decision.api_key)
+                exchange.api_key = decision.api_key
+            result = exchange.result
+            self._count(deployed.api.name, stage, result, started, exchange.integration_ms)
+            settings = deployed.stage.access_log_settings
+            if settings:
+                record = AccessRecord(
+                    request_id=request_id,
+                    extended_request_id=extended_id,
+                    epoch=epoch,
+                    http_method=request.method,
+                    path=request.path,
+                    source_ip=request.source_ip,
+                    user_agent=next((v for k, v in request.headers if k.lower() == "user-agent"), None),
+                    api_id=api_id,
+                    stage=stage,
+                    account_id=self.account_id,
+                    domain=self.domain,
+                )
+                self._describe(record, route, exchange, started)
+                self.access_logs.write(settings, record)
             return result
-        headers_map = dict(request.headers)
-        decision = self.usage.check(route.backend, api_id, stage, headers_map, bool(route.method.api_key_required))
-        if decision.status:
-            result = self._error(decision.status, decision.message, request_id)
-        else:
-            result, integration_ms = await self._integrate(route, request, request_id, decision.api_key)
-        self._count(route.api.name, stage, result, started, integration_ms)
-        return result
+        finally:
+            self.in_flight -= 1
+
+    @staticmethod
+    def _describe(record: AccessRecord, route: Route | None, exchange: Exchange, started: float) -> None:
+        """Fill ``record`` with what the request did (the access log's ``$context`` values)."""
+        result = exchange.result
+        record.status = result.status
+        record.response_length = len(result.body)
+        record.response_latency_ms = (time.perf_counter() - started) * 1000
+        if route is not None:
+            record.resource_id = route.resource.id
+            record.resource_path = route.resource_path
+        if exchange.api_key is not None:
+            record.api_key_id = exchange.api_key.id
+        record.integration_latency_ms = exchange.integration_ms
+        if exchange.invocation is not None:
+            record.integration_status = _INVOKE_STATUS.get(exchange.invocation.status)
+            record.integration_request_id = exchange.invocation.request_id
+        record.integration_function_status = exchange.function_status
+        record.error_message = exchange.error
+        record.error_response_type = _RESPONSE_TYPES.get(exchange.error) if exchange.error else None
+
+    def _refuse(self, status: int, message: str, request_id: str, extended_id: str) -> Exchange:
+        return Exchange(self._error(status, message, request_id, extended_id), message)
 
     def _count(self, api_name: str, stage: str, result: ProxyResult, started: float, integration_ms: float | None) -> None:
         """AWS/ApiGateway metrics of one request, per ApiName and per ApiName + Stage."""
@@ -149,12 +235,12 @@ class Gateway:
                 self.metrics.add("IntegrationLatency", dims, integration_ms)
 
     async def _integrate(
-        self, route: Any, request: IncomingRequest, request_id: str, api_key: Any
-    ) -> tuple[ProxyResult, float | None]:
+        self, route: Route, request: IncomingRequest, request_id: str, extended_id: str, epoch: float, api_key: Any
+    ) -> Exchange:
         integration = route.integration
         target = lambda_target(integration.uri) if integration is not None else None
         if integration is None or integration.integration_type != "AWS_PROXY" or target is None:
-            return self._error(500, "Internal server error", request_id), None
+            return self._refuse(500, "Internal server error", request_id, extended_id)
         function_arn, region = target
         event = build_event(
             request,
@@ -166,9 +252,11 @@ class Gateway:
             account_id=self.account_id,
             resource_id=route.resource.id,
             request_id=request_id,
+            extended_request_id=extended_id,
             api_key=api_key.value if api_key is not None else None,
             api_key_id=api_key.id if api_key is not None else None,
             domain=self.domain,
+            now=epoch,
         )
         timeout_s = INTEGRATION_TIMEOUT_S
         if getattr(integration, "timeout_in_millis", None):
@@ -177,18 +265,27 @@ class Gateway:
         outcome = await self._invoke_within(function_arn, json.dumps(event).encode(), region, timeout_s)
         integration_ms = (time.perf_counter() - started) * 1000
         if outcome is None:
-            return self._error(504, "Endpoint request timed out", request_id), integration_ms
-        if outcome.status != "ok":
-            return self._error(502, "Internal server error", request_id), integration_ms
-        try:
-            result = parse_result(outcome.payload)
-        except MalformedProxyResult:
-            return self._error(502, "Internal server error", request_id), integration_ms
-        headers = result.headers
-        if not any(name.lower() == "content-type" for name, _ in headers):
-            headers = headers + [("Content-Type", "application/json")]
-        headers = headers + [("x-amzn-RequestId", request_id), ("X-Amzn-Trace-Id", f"Root=1-{request_id[:8]}")]
-        return ProxyResult(result.status, headers, result.body), integration_ms
+            exchange = self._refuse(504, "Endpoint request timed out", request_id, extended_id)
+        elif outcome.status != "ok":
+            exchange = self._refuse(502, "Internal server error", request_id, extended_id)
+        else:
+            try:
+                result = parse_result(outcome.payload)
+            except MalformedProxyResult:
+                exchange = self._refuse(502, "Internal server error", request_id, extended_id)
+            else:
+                headers = result.headers
+                if not any(name.lower() == "content-type" for name, _ in headers):
+                    headers = headers + [("Content-Type", "application/json")]
+                headers = headers + [
+                    ("x-amzn-RequestId", request_id),
+                    ("x-amz-apigw-id", extended_id),
+                    ("X-Amzn-Trace-Id", f"Root=1-{request_id[:8]}"),
+                ]
+                exchange = Exchange(ProxyResult(result.status, headers, result.body), function_status=result.status)
+        exchange.integration_ms = integration_ms
+        exchange.invocation = outcome
+        return exchange
 
     async def _invoke_within(
         self, function_arn: str, payload: bytes, region: str, timeout_s: float
@@ -221,11 +318,12 @@ class Gateway:
         return None
 
     @staticmethod
-    def _error(status: int, message: str, request_id: str) -> ProxyResult:
+    def _error(status: int, message: str, request_id: str, extended_id: str) -> ProxyResult:
         body = json.dumps({"message": message}).encode()
         headers = [
             ("Content-Type", "application/json"),
             ("x-amzn-RequestId", request_id),
+            ("x-amz-apigw-id", extended_id),
             ("x-amzn-ErrorType", _ERROR_TYPES.get(message, "UnknownError")),
         ]
         return ProxyResult(status, headers, body)

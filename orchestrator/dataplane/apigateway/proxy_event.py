@@ -66,7 +66,11 @@ def build_event(
     api_key: str | None,
     api_key_id: str | None,
     domain: str,
+    extended_request_id: str | None = None,
+    now: float | None = None,
 ) -> dict[str, Any]:
+    """The proxy event of ``request``; ``now`` is the request time (epoch seconds; default: now) and
+    ``extended_request_id`` the gateway's own id of the request (default: ``request_id``)."""
     headers, multi_headers = _multi(request.headers)
     query, multi_query = _multi(parse_qsl(request.query, keep_blank_values=True))
     user_agent = next((v for k, v in request.headers if k.lower() == "user-agent"), None)
@@ -77,7 +81,8 @@ def build_event(
             body = request.body.decode("utf-8")
         except UnicodeDecodeError:
             body, is_base64 = base64.b64encode(request.body).decode(), True
-    now = time.time()
+    if now is None:
+        now = time.time()
     return {
         "resource": resource_path,
         "path": request.path,
@@ -92,7 +97,7 @@ def build_event(
             "resourceId": resource_id,
             "resourcePath": resource_path,
             "httpMethod": request.method,
-            "extendedRequestId": request_id,
+            "extendedRequestId": extended_request_id or request_id,
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "path": f"/{stage}{request.path}",
             "accountId": account_id,

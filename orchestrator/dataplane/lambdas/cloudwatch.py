@@ -93,13 +93,18 @@ class LogBuffer:
         return grouped
 
 
-def write_logs(grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]]) -> None:
-    """PutLogEvents into moto, creating the group (as Lambda does when it is missing) and stream."""
+def write_logs(grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]], *, create_groups: bool = True) -> int:
+    """PutLogEvents into moto, creating the stream and, with ``create_groups``, the group (as Lambda does
+    when it is missing); without it, events for a missing group are dropped. Returns how many were."""
     from moto.logs.models import logs_backends
 
+    dropped = 0
     for (account, region, group, stream), events in grouped.items():
         backend = logs_backends[account][region]
         if group not in backend.groups:
+            if not create_groups:
+                dropped += len(events)
+                continue
             backend.create_log_group(group, {})
         if stream not in backend.groups[group].streams:
             backend.create_log_stream(group, stream)
@@ -109,6 +114,7 @@ def write_logs(grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]]) -
         stored = backend.groups[group].streams[stream].events
         if len(stored) > MAX_EVENTS_PER_STREAM:
             del stored[: len(stored) - MAX_EVENTS_PER_STREAM]
+    return dropped
 
 
 def write_metrics(account: str, region: str, buffer: MetricBuffer) -> None:
