@@ -123,10 +123,26 @@ def _status(args: argparse.Namespace) -> int:
     print(f"  components: {components}")
     for line in _endpoint_lines((st.health or {}).get("components", {}).get(SAGEMAKER_COMPONENT)):
         print(line)
+    for line in _monitoring_lines((st.health or {}).get("components", {}).get(MONITORING_COMPONENT)):
+        print(line)
     return code
 
 
 SAGEMAKER_COMPONENT = "sagemaker-hosting"
+MONITORING_COMPONENT = "monitoring"
+
+
+def _monitoring_lines(monitoring: dict[str, Any] | None) -> list[str]:
+    """CloudWatch alarms by state (names of those in ALARM) and where SNS e-mail goes."""
+    if not monitoring or not monitoring.get("ok"):
+        return []
+    states: dict[str, list[str]] = monitoring.get("alarms", {}).get("states", {})
+    counts = ", ".join(f"{len(names)} {state}" for state, names in states.items()) or "none"
+    lines = [f"  alarms:     {counts}"]
+    if states.get("ALARM"):
+        lines.append(f"    in ALARM: {', '.join(states['ALARM'])}")
+    lines.append(f"  e-mail:     {monitoring.get('emails_written', 0)} written to {monitoring.get('email_outbox')}")
+    return lines
 
 
 def _endpoint_lines(hosting: dict[str, Any] | None) -> list[str]:

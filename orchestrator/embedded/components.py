@@ -18,6 +18,7 @@ DEFAULT_COMPONENTS: tuple[str, ...] = (
     "orchestrator.dataplane.sagemaker.component:factory",  # model servers + InvokeEndpoint; first: Lambda reads its runtime_url
     "orchestrator.dataplane.lambdas.component:factory",  # Lambda execution (Invoke, SNS); before API Gateway
     "orchestrator.dataplane.apigateway.component:factory",  # REST APIs -> Lambda proxy (fast port + /restapis/)
+    "orchestrator.dataplane.monitoring.component:factory",  # CloudWatch alarm evaluation + SNS e-mail outbox
 )
 
 

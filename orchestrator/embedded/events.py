@@ -24,7 +24,8 @@ Event kinds (``Event.kind``) and ``Event.detail`` keys:
 ``apigateway.rest_api.deleted``        rest_api_id
 ``sns.subscription.created``           topic_arn, subscription_arn, protocol, endpoint
 ``sns.subscription.deleted``           subscription_arn
-``sns.message.published``              topic_arn, message_id, message, subject, message_attributes
+``sns.message.published``              topic_arn, message_id, message, subject, message_attributes,
+                                       message_structure (``json``: one message per protocol)
 =====================================  ==========================================================
 """
 
@@ -229,7 +230,8 @@ def install(bus: EventBus) -> None:
         SNSBackend, "publish", "sns.message.published",
         lambda b, a, k, r: {"topic_arn": _arg(a, k, 1, "arn"), "message_id": r,
                             "message": _arg(a, k, 0, "message"), "subject": _arg(a, k, 3, "subject"),
-                            "message_attributes": _arg(a, k, 4, "message_attributes") or {}},
+                            "message_attributes": _arg(a, k, 4, "message_attributes") or {},
+                            "message_structure": _arg(a, k, 7, "message_structure")},
     )
     _current_bus = bus
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -645,8 +646,9 @@ def patch_cloudwatch_statistics() -> None:
     dimensions without the namespace. It also stores each of ``Values``/``Counts``' counts as one object:
     ``Values=[12.5], Counts=[10000]`` becomes ten thousand datums.
     We: keep a ``Values``/``Counts`` datum whole (a statistic set that also carries its distribution),
-    and answer both APIs' metric statistics with that module; metric math and Metrics Insights
-    queries are still moto's, over our metric results.
+    index datums by namespace and metric name (``compat_datums``: a query reads one metric's datums,
+    not every datum ever published), and answer both APIs' metric statistics with that module;
+    metric math and Metrics Insights queries are still moto's, over our metric results.
     """
     from datetime import datetime
 
@@ -671,23 +673,34 @@ def patch_cloudwatch_statistics() -> None:
             self.distribution = tuple(pairs)
 
     original_put = CloudWatchBackend.put_metric_data
+    lock = threading.Lock()  # the server is threaded: index exactly the datums each put added
 
     def put_metric_data(self: CloudWatchBackend, namespace: str, metric_data: list[dict[str, Any]]) -> None:
         for i, metric in enumerate(metric_data):
             self._validate_parameters_put_metric_data(metric, i + 1)
-        plain = [m for m in metric_data if not m.get("Values")]
-        if plain:
-            original_put(self, namespace, plain)
-        for m in metric_data:
-            if not m.get("Values"):
-                continue
-            counts = m.get("Counts") or [1] * len(m["Values"])
-            pairs = [(float(v), float(c)) for v, c in zip(m["Values"], counts) if float(c) > 0]
-            if pairs:
-                self.metric_data.append(
-                    MetricDistributionDatum(namespace, m["MetricName"], pairs, m.get("Dimensions") or [],
-                                            m.get("Timestamp"), m.get("Unit"))
-                )
+        with lock:
+            before = len(self.metric_data)
+            plain = [m for m in metric_data if not m.get("Values")]
+            if plain:
+                original_put(self, namespace, plain)
+            for m in metric_data:
+                if not m.get("Values"):
+                    continue
+                counts = m.get("Counts") or [1] * len(m["Values"])
+                pairs = [(float(v), float(c)) for v, c in zip(m["Values"], counts) if float(c) > 0]
+                if pairs:
+                    self.metric_data.append(
+                        MetricDistributionDatum(namespace, m["MetricName"], pairs, m.get("Dimensions") or [],
+                                                m.get("Timestamp"), m.get("Unit"))
+                    )
+            index = self.__dict__.setdefault("compat_metric_index", {})
+            for datum in self.metric_data[before:]:
+                index.setdefault((datum.namespace, datum.name), []).append(datum)
+
+    def datums_of(self: CloudWatchBackend, namespace: str, name: str) -> list[Any]:
+        """The datums of one metric (all dimension sets): the index, plus moto's generated metrics."""
+        stored = list(self.__dict__.get("compat_metric_index", {}).get((namespace, name), ()))
+        return stored + [d for d in self.aws_metric_data if d.namespace == namespace and d.name == name]
 
     def metric_statistics(self: CloudWatchResponse) -> ActionResult:
         statistics = self._get_param("Statistics", []) or []
@@ -702,7 +715,8 @@ def patch_cloudwatch_statistics() -> None:
         name = self._get_param("MetricName")
         try:
             samples = stats.period_samples(
-                self.cloudwatch_backend.get_all_metrics(), namespace=self._get_param("Namespace"),
+                self.cloudwatch_backend.compat_datums(self._get_param("Namespace"), name),
+                namespace=self._get_param("Namespace"),
                 metric_name=name, dimensions=self._get_param("Dimensions", []) or [], start=start, end=end,
                 period=self._get_int_param("Period"), unit=self._get_param("Unit"),
             )
@@ -719,14 +733,13 @@ def patch_cloudwatch_statistics() -> None:
             raise ValidationError("The parameter EndTime must be greater than StartTime.")
         insights = [q for q in queries if "Expression" in q and q["Expression"].startswith("SELECT")]
         math_queries = [q for q in queries if "Expression" in q and q not in insights]
-        everything = self.get_all_metrics()
         results: list[dict[str, Any]] = []
         for query in (q for q in queries if "MetricStat" in q):
             metric_stat = query["MetricStat"]
             metric = metric_stat["Metric"]
             try:
                 samples = stats.period_samples(
-                    everything, namespace=metric["Namespace"], metric_name=metric["MetricName"],
+                    self.compat_datums(metric["Namespace"], metric["MetricName"]), namespace=metric["Namespace"], metric_name=metric["MetricName"],
                     dimensions=metric.get("Dimensions", []), start=start_time, end=end_time,
                     period=int(metric_stat["Period"]), unit=metric_stat.get("Unit"),
                 )
@@ -754,6 +767,7 @@ def patch_cloudwatch_statistics() -> None:
         return out
 
     CloudWatchBackend.put_metric_data = put_metric_data  # type: ignore[method-assign]
+    CloudWatchBackend.compat_datums = datums_of  # type: ignore[attr-defined]
     CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
     CloudWatchResponse.get_metric_statistics = metric_statistics  # type: ignore[method-assign]
 
@@ -789,6 +803,85 @@ def patch_cloudwatch_alarm_initial_state() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# x11. CloudWatch DescribeAlarmHistory (found by the alarm evaluator)
+# --------------------------------------------------------------------------------------------------
+def append_alarm_history(alarm: Any, item_type: str, summary: str, data: dict[str, Any]) -> None:
+    """Record one ``DescribeAlarmHistory`` item on a moto alarm (the evaluator records its actions)."""
+    from moto.core.utils import utcnow
+
+    alarm.__dict__.setdefault("compat_history", []).append({
+        "AlarmName": alarm.name, "AlarmType": "MetricAlarm", "Timestamp": utcnow(), "HistoryItemType": item_type,
+        "HistorySummary": summary, "HistoryData": json.dumps(data),
+    })
+
+
+def patch_cloudwatch_alarm_history() -> None:
+    """Answer ``DescribeAlarmHistory`` with the alarm's configuration updates, state changes and actions.
+
+    AWS: each alarm keeps ``ConfigurationUpdate`` ("Alarm "x" created/updated"), ``StateUpdate``
+    ("Alarm updated from OK to ALARM", with old and new state in ``HistoryData``) and ``Action`` items,
+    newest first by default, filtered by name, type and date. moto 5.2: the action is not
+    implemented (its alarms keep a private list of previous states only).
+    We: record the items on the alarm as they happen (``update_state``, which ``SetAlarmState`` and
+    the local evaluator use, and ``put_metric_alarm``) and serve them, with ``MaxRecords`` paging.
+    History goes with a deleted alarm (AWS keeps it for two weeks).
+    """
+    from moto.cloudwatch.models import Alarm, CloudWatchBackend
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.core.responses import ActionResult
+
+    from orchestrator.embedded import cloudwatch_statistics as stats
+
+    original_update = Alarm.update_state
+
+    def update_state(self: Alarm, reason: str, reason_data: str, state_value: str) -> None:
+        old = {"stateValue": self.state_value, "stateReason": self.state_reason}
+        original_update(self, reason, reason_data, state_value)
+        new: dict[str, Any] = {"stateValue": state_value, "stateReason": reason}
+        try:
+            new["stateReasonData"] = json.loads(reason_data) if reason_data else None
+        except ValueError:
+            pass
+        append_alarm_history(self, "StateUpdate", f"Alarm updated from {old['stateValue']} to {state_value}",
+                             {"version": "1.0", "oldState": old, "newState": {k: v for k, v in new.items() if v is not None}})
+
+    original_put = CloudWatchBackend.put_metric_alarm
+
+    def put_metric_alarm(self: CloudWatchBackend, name: str, *args: Any, **kwargs: Any) -> Any:
+        previous = self.alarms.get(name)
+        alarm = original_put(self, name, *args, **kwargs)
+        if previous is not None:
+            alarm.__dict__["compat_history"] = previous.__dict__.get("compat_history", [])
+        kind = "Update" if previous is not None else "Create"
+        append_alarm_history(alarm, "ConfigurationUpdate", f'Alarm "{name}" {kind.lower()}d', {"version": "1.0", "type": kind})
+        return alarm
+
+    def describe_alarm_history(self: CloudWatchResponse) -> ActionResult:
+        name = self._get_param("AlarmName")
+        kind = self._get_param("HistoryItemType")
+        start, end = self._get_param("StartDate"), self._get_param("EndDate")
+        items = [
+            item for alarm in list(self.cloudwatch_backend.alarms.values()) if not name or alarm.name == name
+            for item in alarm.__dict__.get("compat_history", [])
+            if (not kind or item["HistoryItemType"] == kind)
+            and (start is None or stats.as_utc(item["Timestamp"]) >= stats.as_utc(start))
+            and (end is None or stats.as_utc(item["Timestamp"]) <= stats.as_utc(end))
+        ]
+        items.sort(key=lambda i: i["Timestamp"], reverse=(self._get_param("ScanBy") or "TimestampDescending") == "TimestampDescending")
+        offset = int(self._get_param("NextToken") or 0)
+        limit = int(self._get_param("MaxRecords") or 100)
+        page = items[offset : offset + limit]
+        result: dict[str, Any] = {"AlarmHistoryItems": page}
+        if offset + limit < len(items):
+            result["NextToken"] = str(offset + limit)
+        return ActionResult(result)
+
+    Alarm.update_state = update_state  # type: ignore[method-assign]
+    CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
+    CloudWatchResponse.describe_alarm_history = describe_alarm_history  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------------
 PATCHES: tuple[Patch, ...] = (
@@ -808,6 +901,7 @@ PATCHES: tuple[Patch, ...] = (
     patch_apigateway_delete_active_deployment,
     patch_cloudwatch_statistics,
     patch_cloudwatch_alarm_initial_state,
+    patch_cloudwatch_alarm_history,
 )
 
 

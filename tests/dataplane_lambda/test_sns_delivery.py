@@ -58,3 +58,23 @@ def test_published_message_reaches_every_subscribed_function(
         assert message["MessageAttributes"] == {"kind": {"Type": "String", "Value": "load"}}
         assert message["Type"] == "Notification"
         assert message["Timestamp"].endswith("Z")
+
+
+def test_json_message_structure_gives_the_function_its_lambda_entry(
+    control_plane: ControlPlane, lambda_client: Any, deploy: Callable[..., str]
+) -> None:
+    """``MessageStructure=json``: each protocol gets its own entry, else ``default`` (what CloudWatch
+    alarm notifications use: JSON for functions and queues, a readable text for e-mail)."""
+    sns = control_plane.client("sns")
+    topic = sns.create_topic(Name="structured")["TopicArn"]
+    plain, specific = deploy({"app.py": RECORDER}), deploy({"app.py": RECORDER})
+    other = sns.create_topic(Name="structured-lambda")["TopicArn"]
+    for name, target in ((plain, topic), (specific, other)):
+        arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+        sns.subscribe(TopicArn=target, Protocol="lambda", Endpoint=arn)
+    sns.publish(TopicArn=topic, MessageStructure="json",
+                Message=json.dumps({"default": "for everyone", "email": "for people"}))
+    sns.publish(TopicArn=other, MessageStructure="json",
+                Message=json.dumps({"default": "for everyone", "lambda": "for functions"}))
+    assert wait_for(lambda: sns_events(control_plane, plain))[0]["Records"][0]["Sns"]["Message"] == "for everyone"
+    assert wait_for(lambda: sns_events(control_plane, specific))[0]["Records"][0]["Sns"]["Message"] == "for functions"

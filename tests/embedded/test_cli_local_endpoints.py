@@ -35,3 +35,13 @@ def test_no_component_no_endpoints_or_unknown() -> None:
     assert _endpoint_lines(None) == []
     assert _endpoint_lines({"runtime_url": "u", "pid": 1, "endpoints": {}})[-1] == "  endpoints:  none"
     assert "unknown (TimeoutError" in _endpoint_lines({"endpoints_error": "TimeoutError: slow"})[0]
+
+
+def test_monitoring_lines_show_alarms_by_state_and_the_outbox() -> None:
+    from orchestrator.commands.local import _monitoring_lines
+
+    health = {"ok": True, "emails_written": 2, "email_outbox": "/s/sns-email",
+              "alarms": {"states": {"ALARM": ["api-5xx"], "OK": ["a", "b"]}}}
+    assert _monitoring_lines(health) == [
+        "  alarms:     1 ALARM, 2 OK", "    in ALARM: api-5xx", "  e-mail:     2 written to /s/sns-email"]
+    assert _monitoring_lines(None) == [] and _monitoring_lines({"ok": False}) == []

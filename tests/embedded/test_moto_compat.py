@@ -427,3 +427,26 @@ def test_cloudwatch_alarm_starts_insufficient_data_and_an_update_keeps_its_state
     cw.put_metric_alarm(**{**alarm, "Threshold": 5.0})
     got = cw.describe_alarms(AlarmNames=["x10"])["MetricAlarms"][0]
     assert (got["StateValue"], got["StateReason"], got["Threshold"]) == ("ALARM", "test", 5.0)
+
+
+# x11 ----------------------------------------------------------------------------------------------
+def test_cloudwatch_alarm_history_records_creation_updates_and_state_changes(control_plane: ControlPlane) -> None:
+    cw = control_plane.client("cloudwatch")
+    alarm = {"AlarmName": "x11", "Namespace": "x11", "MetricName": "Errors", "Statistic": "Sum", "Period": 60,
+             "EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "GreaterThanOrEqualToThreshold"}
+    cw.put_metric_alarm(**alarm)
+    cw.set_alarm_state(AlarmName="x11", StateValue="ALARM", StateReason="by hand",
+                       StateReasonData=json.dumps({"version": "1.0"}))
+    cw.put_metric_alarm(**{**alarm, "Threshold": 2.0})
+    items = cw.describe_alarm_history(AlarmName="x11")["AlarmHistoryItems"]
+    assert [i["HistorySummary"] for i in items] == [
+        'Alarm "x11" updated', "Alarm updated from INSUFFICIENT_DATA to ALARM", 'Alarm "x11" created']
+    change = json.loads(items[1]["HistoryData"])
+    assert change["oldState"]["stateValue"] == "INSUFFICIENT_DATA"
+    assert change["newState"] == {"stateValue": "ALARM", "stateReason": "by hand", "stateReasonData": {"version": "1.0"}}
+    only_states = cw.describe_alarm_history(AlarmName="x11", HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    assert len(only_states) == 1
+    first = cw.describe_alarm_history(AlarmName="x11", MaxRecords=2, ScanBy="TimestampAscending")
+    assert [i["HistorySummary"] for i in first["AlarmHistoryItems"]] == ['Alarm "x11" created', "Alarm updated from INSUFFICIENT_DATA to ALARM"]
+    rest = cw.describe_alarm_history(AlarmName="x11", MaxRecords=2, ScanBy="TimestampAscending", NextToken=first["NextToken"])
+    assert [i["HistorySummary"] for i in rest["AlarmHistoryItems"]] == ['Alarm "x11" updated'] and "NextToken" not in rest

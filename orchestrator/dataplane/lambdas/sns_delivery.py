@@ -1,7 +1,9 @@
 """SNS -> Lambda delivery: each ``sns.message.published`` event runs the subscribed functions.
 
 moto's own delivery is disabled (``moto_compat.patch_sns_lambda_delivery``); the subscriptions and
-their filter policies are read from moto's SNS backend when the message arrives. Delivery is
+their filter policies are read from moto's SNS backend when the message arrives
+(:mod:`orchestrator.dataplane.sns_subscriptions`), and a ``MessageStructure=json`` message gives the
+function its ``lambda`` entry, else ``default``. Delivery is
 asynchronous (``Event`` invocation), one invocation per subscription, with the event shape Lambda
 receives from SNS.
 """
@@ -14,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
+from orchestrator.dataplane.sns_subscriptions import message_for, subscriptions
 from orchestrator.embedded.events import Event
 
 log = logging.getLogger(__name__)
@@ -49,7 +52,7 @@ def sns_event(detail: dict[str, Any], subscription_arn: str, timestamp: str | No
                     "Signature": "EXAMPLE",
                     "SigningCertUrl": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-local.pem",
                     "MessageId": detail.get("message_id"),
-                    "Message": detail.get("message"),
+                    "Message": message_for(detail, "lambda"),
                     "MessageAttributes": _attributes(detail.get("message_attributes") or {}),
                     "Type": "Notification",
                     "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
@@ -59,26 +62,6 @@ def sns_event(detail: dict[str, Any], subscription_arn: str, timestamp: str | No
             }
         ]
     }
-
-
-def _lambda_subscriptions(event: Event) -> list[Any]:
-    from moto.sns.models import sns_backends
-
-    backend = sns_backends[event.account_id][event.region]
-    topic_arn = event.detail["topic_arn"]
-    found = []
-    for sub in list(backend.subscriptions.values()):
-        if sub.topic_arn != topic_arn or sub.protocol != "lambda":
-            continue
-        matcher = getattr(sub, "_filter_policy_matcher", None)
-        if matcher is not None:
-            try:
-                if not matcher.matches(event.detail.get("message_attributes") or {}, event.detail.get("message")):
-                    continue
-            except Exception:
-                log.exception("filter policy of %s failed; delivering anyway", sub.arn)
-        found.append(sub)
-    return found
 
 
 class SnsDelivery:
@@ -91,7 +74,7 @@ class SnsDelivery:
     def __call__(self, event: Event) -> None:
         if not event.detail.get("topic_arn"):
             return
-        for sub in _lambda_subscriptions(event):
+        for sub in subscriptions(event, ("lambda",)):
             payload = json.dumps(sns_event(event.detail, sub.arn)).encode()
             self.runtime.submit_event(sub.endpoint, payload, account_id=event.account_id, region=event.region)
             self.delivered += 1

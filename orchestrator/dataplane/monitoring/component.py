@@ -1,0 +1,54 @@
+"""CloudWatch alarms and SNS e-mail as a component of the embedded service.
+
+Spec: ``orchestrator.dataplane.monitoring.component:factory``. On start it runs the
+:class:`~orchestrator.dataplane.monitoring.alarm_evaluator.AlarmEvaluator` thread and subscribes the
+:class:`~orchestrator.dataplane.monitoring.email_outbox.EmailOutbox` (``<state dir>/sns-email``) to
+``sns.message.published``. Health: evaluation rounds, transitions, notifications, e-mails written and
+the outbox directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orchestrator.dataplane.monitoring.alarm_evaluator import AlarmEvaluator
+from orchestrator.dataplane.monitoring.email_outbox import EmailOutbox
+
+OUTBOX_DIR = "sns-email"
+
+
+class MonitoringComponent:
+    name = "monitoring"
+
+    def __init__(self) -> None:
+        self.evaluator: AlarmEvaluator | None = None
+        self.outbox: EmailOutbox | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    def start(self, ctx: Any) -> None:
+        self.outbox = EmailOutbox(Path(ctx.state_dir) / OUTBOX_DIR)
+        self._unsubscribe = [ctx.events.subscribe("sns.message.published", self.outbox)]
+        self.evaluator = AlarmEvaluator()
+        self.evaluator.start()
+
+    def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        if self.evaluator is not None:
+            self.evaluator.stop()
+
+    def health(self) -> dict[str, Any]:
+        if self.evaluator is None or self.outbox is None:
+            return {"ok": False}
+        return {
+            "ok": True,
+            "alarms": self.evaluator.health(),
+            "email_outbox": str(self.outbox.directory),
+            "emails_written": self.outbox.written,
+        }
+
+
+def factory() -> MonitoringComponent:
+    return MonitoringComponent()
