@@ -526,6 +526,151 @@ def patch_codepipeline_trust_policy() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# x5. Lambda asynchronous-invocation settings: event invoke configs per function, version and alias;
+#     DeadLetterConfig (found by the Lambda data plane's Event queue)
+# --------------------------------------------------------------------------------------------------
+def _function_and_qualifier(function_name: str, qualifier: str | None) -> tuple[str, str]:
+    """``(name, qualifier)`` of a name, ``name:qualifier``, partial or full ARN; ``$LATEST`` if none."""
+    rest = function_name.split(":function:")[-1]
+    name, _, in_name = rest.partition(":")
+    return name, qualifier or in_name or "$LATEST"
+
+
+def patch_lambda_event_invoke_config_per_qualifier() -> None:
+    """Keep one asynchronous-invocation configuration per function, version and alias.
+
+    AWS: ``Put/Get/Update/DeleteFunctionEventInvokeConfig`` address the function (``$LATEST``), a
+    version or an alias (``Qualifier`` query parameter or a qualified name); an unknown qualifier is
+    ``ResourceNotFoundException``. Put replaces the configuration (settings left out are removed),
+    Update changes only the settings it is given and needs an existing configuration, List returns
+    every configuration of the function; ``FunctionArn`` is the qualified ARN (``...:$LATEST``).
+    moto 5.2: ignores the qualifier; Put (and Update, which is a Put) appends to a list of which Get
+    returns the first entry, so a changed configuration is never read back.
+    We: keep a ``{qualifier: EventInvokeConfig}`` dict on the function's ``$LATEST`` object (so it
+    goes with the function when it is deleted) and give the backend methods a ``qualifier``
+    argument; moto's ``EventInvokeConfig`` still validates the settings. The Lambda data plane reads
+    it through ``get_function_event_invoke_config(name, qualifier)``.
+    """
+    from urllib.parse import unquote
+
+    from moto.awslambda.exceptions import UnknownEventConfig
+    from moto.awslambda.models import EventInvokeConfig, LambdaBackend, iso_8601_datetime_with_nanoseconds
+    from moto.awslambda.responses import LambdaResponse
+    from moto.core.responses import ActionResult
+
+    def configs_of(
+        self: LambdaBackend, function_name: str, qualifier: str | None
+    ) -> tuple[dict[str, EventInvokeConfig], str, str]:
+        name, qualifier = _function_and_qualifier(function_name, qualifier)
+        self.get_function(name, None if qualifier == "$LATEST" else qualifier)  # 404 if unknown
+        latest = self.get_function(name)
+        store: dict[str, EventInvokeConfig] = latest.__dict__.setdefault("compat_event_invoke_configs", {})
+        return store, qualifier, f"{latest.function_arn}:{qualifier}"
+
+    def put(self: LambdaBackend, function_name: str, config: dict[str, Any], qualifier: str | None = None) -> dict[str, Any]:
+        store, qualifier, arn = configs_of(self, function_name, qualifier)
+        store[qualifier] = EventInvokeConfig(arn, iso_8601_datetime_with_nanoseconds(), dict(config))
+        return store[qualifier].response()
+
+    def update(self: LambdaBackend, function_name: str, config: dict[str, Any], qualifier: str | None = None) -> dict[str, Any]:
+        store, qualifier, arn = configs_of(self, function_name, qualifier)
+        if qualifier not in store:
+            raise UnknownEventConfig(arn)
+        store[qualifier] = EventInvokeConfig(arn, iso_8601_datetime_with_nanoseconds(), {**store[qualifier].config, **config})
+        return store[qualifier].response()
+
+    def get(self: LambdaBackend, function_name: str, qualifier: str | None = None) -> dict[str, Any]:
+        store, qualifier, arn = configs_of(self, function_name, qualifier)
+        if qualifier not in store:
+            raise UnknownEventConfig(arn)
+        return store[qualifier].response()
+
+    def delete(self: LambdaBackend, function_name: str, qualifier: str | None = None) -> None:
+        store, qualifier, arn = configs_of(self, function_name, qualifier)
+        if store.pop(qualifier, None) is None:
+            raise UnknownEventConfig(arn)
+
+    def list_configs(self: LambdaBackend, function_name: str) -> dict[str, Any]:
+        store, _, _ = configs_of(self, function_name, "$LATEST")
+        return {"FunctionEventInvokeConfigs": [config.response() for config in store.values()]}
+
+    def path_name(self: LambdaResponse, parts: int = 2) -> str:
+        return unquote(self.path.rsplit("/", parts)[1])
+
+    def qualifier_of(self: LambdaResponse) -> str | None:
+        return self.querystring.get("Qualifier", [None])[0]
+
+    def put_response(self: LambdaResponse) -> ActionResult:
+        return ActionResult(put(self.backend, path_name(self), self.json_body, qualifier_of(self)))
+
+    def get_response(self: LambdaResponse) -> ActionResult:
+        return ActionResult(get(self.backend, path_name(self), qualifier_of(self)))
+
+    def update_response(self: LambdaResponse) -> str:
+        return json.dumps(update(self.backend, path_name(self), self.json_body, qualifier_of(self)))
+
+    def delete_response(self: LambdaResponse) -> Any:
+        delete(self.backend, path_name(self), qualifier_of(self))
+        return 204, {"status": 204}, json.dumps({})
+
+    def list_response(self: LambdaResponse) -> str:
+        return json.dumps(list_configs(self.backend, path_name(self, 3)))
+
+    LambdaBackend.put_function_event_invoke_config = put  # type: ignore[method-assign]
+    LambdaBackend.update_function_event_invoke_config = update  # type: ignore[method-assign]
+    LambdaBackend.get_function_event_invoke_config = get  # type: ignore[method-assign]
+    LambdaBackend.delete_function_event_invoke_config = delete  # type: ignore[method-assign]
+    LambdaBackend.list_function_event_invoke_configs = list_configs  # type: ignore[method-assign]
+    LambdaResponse.put_function_event_invoke_config = put_response  # type: ignore[method-assign]
+    LambdaResponse.get_function_event_invoke_config = get_response  # type: ignore[method-assign]
+    LambdaResponse.update_function_event_invoke_config = update_response  # type: ignore[method-assign]
+    LambdaResponse.delete_function_event_invoke_config = delete_response  # type: ignore[method-assign]
+    LambdaResponse.list_function_event_invoke_configs = list_response  # type: ignore[method-assign]
+
+
+def patch_lambda_dead_letter_config() -> None:
+    """Keep a function's ``DeadLetterConfig``.
+
+    AWS: ``CreateFunction`` and ``UpdateFunctionConfiguration`` take ``DeadLetterConfig``
+    (``{"TargetArn": <SQS queue or SNS topic>}``; an empty ``TargetArn`` removes it), the function's
+    configuration returns it, and a published version keeps the one it was published with.
+    moto 5.2: drops it (the configuration never has one, so the provider's ``dead_letter_config``
+    never settles and the data plane cannot know where discarded events go).
+    We: store it as ``LambdaFunction.dead_letter_config`` (copied with the object when a version is
+    published) and return it in the configuration.
+    """
+    from moto.awslambda.models import LambdaFunction
+
+    original_init = LambdaFunction.__init__
+    original_update = LambdaFunction.update_configuration
+    original_configuration = LambdaFunction.get_configuration
+
+    def target(config: Any) -> dict[str, str] | None:
+        arn = (config or {}).get("TargetArn")
+        return {"TargetArn": str(arn)} if arn else None
+
+    def init(self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        original_init(self, account_id, spec, *args, **kwargs)
+        self.dead_letter_config = target(spec.get("DeadLetterConfig"))  # type: ignore[attr-defined]
+
+    def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "DeadLetterConfig" in config_updates:
+            self.dead_letter_config = target(config_updates["DeadLetterConfig"])  # type: ignore[attr-defined]
+        return original_update(self, config_updates)
+
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original_configuration(self, *args, **kwargs)
+        dead_letter = getattr(self, "dead_letter_config", None)
+        if dead_letter:
+            config["DeadLetterConfig"] = dict(dead_letter)
+        return config
+
+    LambdaFunction.__init__ = init  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
 # x6. API Gateway deployments are snapshots (found by the data plane: changes were live undeployed)
 # --------------------------------------------------------------------------------------------------
 DEPLOYMENT_SNAPSHOT_ATTR = "compat_resources"
@@ -897,6 +1042,8 @@ PATCHES: tuple[Patch, ...] = (
     patch_sns_lambda_delivery,
     patch_unimplemented_actions_fail_fast,
     patch_codepipeline_trust_policy,
+    patch_lambda_event_invoke_config_per_qualifier,
+    patch_lambda_dead_letter_config,
     patch_apigateway_deployment_snapshots,
     patch_apigateway_delete_active_deployment,
     patch_cloudwatch_statistics,
@@ -907,8 +1054,13 @@ PATCHES: tuple[Patch, ...] = (
 
 def apply_all() -> list[str]:
     """Apply every patch once in this process; returns the names applied by this call."""
+    return apply(*PATCHES)
+
+
+def apply(*patches: Patch) -> list[str]:
+    """Apply ``patches`` once in this process (in-process tests take only those they need)."""
     applied: list[str] = []
-    for patch in PATCHES:
+    for patch in patches:
         if patch.__name__ in _APPLIED:
             continue
         patch()

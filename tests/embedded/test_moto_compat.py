@@ -295,6 +295,64 @@ def test_unimplemented_action_fails_fast_with_a_clear_error(
     assert "unimplemented: " in (control_plane.state_dir / "service.log").read_text()
 
 
+# x5 -----------------------------------------------------------------------------------------------
+def _lambda_function(control_plane: ControlPlane, name: str, **extra: Any) -> Any:
+    import io
+    import zipfile
+
+    iam = control_plane.client("iam")
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    lam = control_plane.client("lambda")
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
+                        Code={"ZipFile": code.getvalue()}, **extra)
+    return lam
+
+
+def test_lambda_event_invoke_config_per_qualifier(control_plane: ControlPlane) -> None:
+    lam = _lambda_function(control_plane, "x5-async")
+    version = lam.publish_version(FunctionName="x5-async")["Version"]
+    lam.create_alias(FunctionName="x5-async", Name="live", FunctionVersion=version)
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:failures"
+    lam.put_function_event_invoke_config(FunctionName="x5-async", MaximumRetryAttempts=0, MaximumEventAgeInSeconds=60)
+    lam.put_function_event_invoke_config(FunctionName="x5-async", Qualifier="live", MaximumRetryAttempts=1)
+    # Put replaces (what it leaves out is gone); Update changes only what it is given.
+    lam.put_function_event_invoke_config(FunctionName="x5-async", MaximumRetryAttempts=1)
+    lam.update_function_event_invoke_config(FunctionName="x5-async:live",
+                                            DestinationConfig={"OnFailure": {"Destination": queue}})
+
+    latest = lam.get_function_event_invoke_config(FunctionName="x5-async")
+    assert latest["FunctionArn"].endswith(":function:x5-async:$LATEST")
+    assert latest["MaximumRetryAttempts"] == 1 and "MaximumEventAgeInSeconds" not in latest
+    live = lam.get_function_event_invoke_config(FunctionName="x5-async", Qualifier="live")
+    assert live["FunctionArn"].endswith(":function:x5-async:live") and live["MaximumRetryAttempts"] == 1
+    assert live["DestinationConfig"]["OnFailure"]["Destination"] == queue
+    listed = lam.list_function_event_invoke_configs(FunctionName="x5-async")["FunctionEventInvokeConfigs"]
+    assert sorted(c["FunctionArn"].rsplit(":", 1)[1] for c in listed) == ["$LATEST", "live"]
+
+    for missing in ({"Qualifier": version}, {"Qualifier": "no-such-alias"}):
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lam.get_function_event_invoke_config(FunctionName="x5-async", **missing)
+    lam.delete_function_event_invoke_config(FunctionName="x5-async", Qualifier="live")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.update_function_event_invoke_config(FunctionName="x5-async", Qualifier="live", MaximumRetryAttempts=0)
+    assert lam.get_function_event_invoke_config(FunctionName="x5-async")["MaximumRetryAttempts"] == 1
+
+
+def test_lambda_dead_letter_config_is_kept(control_plane: ControlPlane) -> None:
+    dlq = f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:dead-letters"
+    lam = _lambda_function(control_plane, "x5-dlq", DeadLetterConfig={"TargetArn": dlq})
+    assert lam.get_function_configuration(FunctionName="x5-dlq")["DeadLetterConfig"] == {"TargetArn": dlq}
+    version = lam.publish_version(FunctionName="x5-dlq")["Version"]
+    lam.update_function_configuration(FunctionName="x5-dlq", DeadLetterConfig={"TargetArn": ""})
+    assert "DeadLetterConfig" not in lam.get_function_configuration(FunctionName="x5-dlq")
+    published = lam.get_function_configuration(FunctionName="x5-dlq", Qualifier=version)
+    assert published["DeadLetterConfig"] == {"TargetArn": dlq}  # part of the version, as on AWS
+
+
 # x6 -----------------------------------------------------------------------------------------------
 def _rest_api_with_get(apigw: Any, name: str) -> tuple[str, str]:
     """A REST API with ``GET /items`` (API key required, MOCK integration); (api id, resource id)."""
