@@ -1,7 +1,8 @@
 """One embedded service (control plane + Lambda + API Gateway data planes) for this directory.
 
 Starting the service costs seconds, so the tests share one per session; each test deploys
-functions and APIs under its own names.
+functions and APIs under its own names. Tests that patch the runtime's constants use
+``in_process_lambda`` instead: a runtime in the test's process on moto's in-process backends.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ import pytest
 from orchestrator.dataplane.lambdas.component import SAGEMAKER_URL_ENV
 from orchestrator.embedded.testing import ControlPlane, running_control_plane
 
-from .helpers import COMPONENTS, ROLE, create_role, make_zip
+from .helpers import COMPONENTS, ROLE, InProcessLambda, create_role, make_zip
 
 SAGEMAKER_RUNTIME_URL = "http://127.0.0.1:9/stand-in-sagemaker-runtime"
 # In the service's own environment only: functions must not see it (see the env test).
@@ -78,3 +80,31 @@ def deploy(lambda_client: Any) -> Callable[..., str]:
         return function_name
 
     return create
+
+
+@pytest.fixture
+def in_process_lambda(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessLambda]:
+    import boto3
+    from moto import mock_aws
+
+    from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
+    from orchestrator.dataplane.lambdas.worker_pool import WorkerEnv
+    from orchestrator.embedded import moto_compat
+
+    # What the runtime reads of the control plane beyond moto's own model (the service applies all).
+    moto_compat.apply(moto_compat.patch_lambda_event_invoke_config_per_qualifier,
+                      moto_compat.patch_lambda_dead_letter_config)
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+
+    async def worker_env() -> WorkerEnv:
+        return WorkerEnv("http://127.0.0.1:9")
+
+    with mock_aws():
+        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        rt = LambdaRuntime(tmp_path / "runtime", worker_env, flush_interval=3600)  # metrics stay in the buffer
+        rt.start()
+        try:
+            yield InProcessLambda(rt, boto3.client("lambda"), role, boto3.client("sqs"), boto3.client("sns"))
+        finally:
+            rt.stop()

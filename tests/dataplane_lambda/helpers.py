@@ -7,6 +7,7 @@ import json
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -93,3 +94,42 @@ def metric_total(
         **({"Unit": unit} if unit else {}),
     )["Datapoints"]
     return float(sum(p[statistic] for p in points))
+
+
+@dataclass
+class InProcessLambda:
+    """A LambdaRuntime in this process (so tests can patch its constants) on moto's in-process backends
+    (``in_process_lambda`` fixture); the clients are boto3's, served by ``mock_aws``."""
+
+    runtime: Any
+    client: Any
+    role: str
+    sqs: Any
+    sns: Any
+
+    def create(self, name: str, source: str, timeout: int = 3, **extra: Any) -> str:
+        """Create ``name`` from ``source`` (``app.py``); returns its ARN."""
+        return str(
+            self.client.create_function(FunctionName=name, Runtime="python3.11", Role=self.role,
+                                        Handler="app.handler", Code={"ZipFile": make_zip({"app.py": source})},
+                                        Timeout=timeout, **extra)["FunctionArn"]
+        )
+
+    def queue(self, name: str) -> tuple[str, str]:
+        """A new SQS queue: ``(url, arn)``."""
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        return url, self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def messages(self, url: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait for ``count`` messages of the queue (with their message attributes) and return them."""
+        received: list[dict[str, Any]] = []
+
+        def enough() -> bool:
+            received.extend(
+                self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+                .get("Messages", [])
+            )
+            return len(received) >= count
+
+        wait_for(enough, timeout=timeout, interval=0.05)
+        return received

@@ -7,7 +7,6 @@ import io
 import json
 import stat
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,8 @@ from orchestrator.dataplane.apigateway.routing import _match, index_tree
 from orchestrator.dataplane.apigateway.usage_plans import TokenBucket, UsagePlanEnforcer, quota_period
 from orchestrator.dataplane.lambdas.code_store import CodeStore, UnsafeCodeError
 from orchestrator.dataplane.lambdas.function_config import parse_function_name
+
+from .helpers import InProcessLambda
 
 
 def _zip(entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
@@ -303,47 +304,6 @@ def test_init_past_its_budget_fails_and_kills_the_worker(tmp_path: Path, monkeyp
         worker._transport.close()
 
     asyncio.run(start())
-
-
-
-@dataclass
-class InProcessLambda:
-    """A LambdaRuntime in this process (so tests can patch its constants) on moto's in-process backends."""
-
-    runtime: Any
-    client: Any
-    role: str
-
-    def create(self, name: str, source: str, timeout: int) -> None:
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as zf:
-            zf.writestr("app.py", source)
-        self.client.create_function(FunctionName=name, Runtime="python3.11", Role=self.role, Handler="app.handler",
-                                    Code={"ZipFile": buf.getvalue()}, Timeout=timeout)
-
-
-@pytest.fixture
-def in_process_lambda(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessLambda]:
-    import boto3
-    from moto import mock_aws
-
-    from orchestrator.dataplane.lambdas.runtime import LambdaRuntime
-    from orchestrator.dataplane.lambdas.worker_pool import WorkerEnv
-
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-
-    async def worker_env() -> WorkerEnv:
-        return WorkerEnv("http://127.0.0.1:9")
-
-    with mock_aws():
-        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        rt = LambdaRuntime(tmp_path / "runtime", worker_env, flush_interval=3600)  # metrics stay in the buffer
-        rt.start()
-        try:
-            yield InProcessLambda(rt, boto3.client("lambda"), role)
-        finally:
-            rt.stop()
 
 
 SLOW_IMPORT = """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import logging
 import math
@@ -35,7 +36,10 @@ from orchestrator.dataplane.lambdas.cloudwatch import (
     write_metrics,
 )
 from orchestrator.dataplane.lambdas.code_store import CodeStore, UnsafeCodeError
+from orchestrator.dataplane.lambdas.destinations import DeliveryFailed, send_dead_letter, send_record
+from orchestrator.dataplane.lambdas.event_invoke_config import EventInvokeSettings, read_event_invoke_settings
 from orchestrator.dataplane.lambdas.function_config import FunctionConfig, FunctionNotFound, read_function
+from orchestrator.dataplane.lambdas.invocation_records import dead_letter_attributes, invocation_record
 from orchestrator.dataplane.lambdas.worker_pool import (
     FunctionPool,
     InitFailed,
@@ -56,6 +60,8 @@ _UNITS = {
     "Errors": "Count",
     "Throttles": "Count",
     "ConcurrentExecutions": "Count",
+    "DestinationDeliveryFailures": "Count",
+    "DeadLetterErrors": "Count",
 }
 
 RESPONSE_PAYLOAD_LIMIT = 6291556  # bytes, as Lambda's Function.ResponseSizeTooLarge message states it
@@ -67,11 +73,13 @@ _RESPONSE_TOO_LARGE = json.dumps(
 ).encode()
 
 LOG_TAIL_BYTES = 4096  # what ``LogType: Tail`` returns of the execution log
-# Lambda's internal queue for Event invocations: a throttled event is retried with a backoff up to
-# 5 minutes and dropped after its maximum age (6 hours by default)
-MAX_EVENT_AGE_S = 6 * 3600.0
+# Lambda's internal queue for Event invocations. A throttled event is retried with a backoff (1 s
+# doubling to 5 minutes); a function error is retried after 1 minute, then after 2 (up to the
+# function's MaximumRetryAttempts). Either way the event is discarded once it would be older than
+# its MaximumEventAgeInSeconds (event_invoke_config), and recorded to its destination / DLQ.
 EVENT_RETRY_FIRST_S = 1.0
 EVENT_RETRY_MAX_S = 300.0
+FUNCTION_ERROR_RETRY_WAITS_S = (60.0, 120.0)  # before the first and the second retry
 
 _active: LambdaRuntime | None = None
 
@@ -237,23 +245,116 @@ class LambdaRuntime:
         assert self.loop is not None
         return asyncio.run_coroutine_threadsafe(self.deliver_event(function, payload, **kwargs), self.loop)
 
-    async def deliver_event(self, function: str, payload: bytes, **kwargs: Any) -> InvokeResult:
-        """Run an ``Event`` invocation as Lambda's internal queue does: while the function's reserved
-        concurrency is 0 the event is held, retried with a backoff (1 s doubling to 5 min) and dropped
-        once older than ``MAX_EVENT_AGE_S`` (6 h, Lambda's default), each refusal counted in
-        ``Throttles``. So a function paused with reserved concurrency 0 runs no events, and runs them
-        when it is given concurrency again. Above 0 an event waits for a worker and is never refused."""
+    async def deliver_event(
+        self,
+        function: str,
+        payload: bytes,
+        *,
+        qualifier: str | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
+        request_id: str | None = None,
+    ) -> InvokeResult:
+        """Run an ``Event`` invocation as Lambda's internal queue does (returns the last attempt's result).
+
+        * A function error (handled or unhandled error, timeout, runtime exit) is retried up to the
+          function's ``MaximumRetryAttempts`` (2 by default), after ``FUNCTION_ERROR_RETRY_WAITS_S``
+          (1 then 2 minutes); each retry is an invocation of its own (START/REPORT, Invocations,
+          Errors) with the same request ID.
+        * A refused event (reserved concurrency 0: Throttles counted; or the service could not run
+          the code) is held and retried with a backoff (1 s doubling to 5 min) until it runs.
+        * An event whose next attempt would come after its ``MaximumEventAgeInSeconds`` (6 h by
+          default) is discarded, as is one whose retries are exhausted.
+
+        A discarded event's record goes to the OnFailure destination, else the event to the
+        function's dead-letter queue; a successful one's record to the OnSuccess destination. The
+        configuration is read at each decision, so a change applies to events already queued.
+        """
+        request_id = request_id or new_request_id()
         received = time.monotonic()
-        delay = EVENT_RETRY_FIRST_S
+        throttle_delay = EVENT_RETRY_FIRST_S
+        runs = 0  # attempts the function ran: the record's approximateInvokeCount
+        last_run: InvokeResult | None = None
         while True:
-            result = await self.invoke(function, payload, asynchronous=True, **kwargs)
-            if result.status != "throttled":
+            result = await self.invoke(function, payload, asynchronous=True, request_id=request_id,
+                                       qualifier=qualifier, account_id=account_id, region=region)
+            try:
+                settings = read_event_invoke_settings(function, qualifier, account_id=account_id, region=region)
+            except FunctionNotFound:
+                log.warning("event %s for %s dropped: the function no longer exists", request_id, function)
                 return result
-            if time.monotonic() - received + delay > MAX_EVENT_AGE_S:
-                log.warning("event for %s dropped: still throttled after the maximum event age", function)
+            if result.status == "ok":
+                if settings.on_success:
+                    record = invocation_record(request_id=request_id, function_arn=settings.function_arn,
+                                               condition="Success", invoke_count=runs + 1, payload=payload,
+                                               result=result)
+                    await self._send_record(settings, settings.on_success, record, success=True)
                 return result
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, EVENT_RETRY_MAX_S)
+            if result.status == "error":
+                runs += 1
+                last_run = result
+                if runs > settings.maximum_retry_attempts:
+                    await self._discard(settings, "RetriesExhausted", request_id, payload, runs, result, last_run)
+                    return result
+                waits = FUNCTION_ERROR_RETRY_WAITS_S
+                wait = waits[min(runs, len(waits)) - 1]
+            else:  # throttled (reserved concurrency 0) or failed (the service could not run it): held
+                wait = throttle_delay
+                throttle_delay = min(throttle_delay * 2, EVENT_RETRY_MAX_S)
+            if time.monotonic() - received + wait > settings.maximum_event_age_s:
+                await self._discard(settings, "EventAgeExceeded", request_id, payload, runs, result, last_run)
+                return result
+            await asyncio.sleep(wait)
+
+    async def _discard(
+        self,
+        settings: EventInvokeSettings,
+        condition: str,
+        request_id: str,
+        payload: bytes,
+        runs: int,
+        result: InvokeResult,
+        last_run: InvokeResult | None,
+    ) -> None:
+        """An event Lambda gives up on: its record to the OnFailure destination, else the event to the
+        dead-letter queue, else it is only logged (as Lambda drops it)."""
+        log.warning("event %s for %s discarded (%s after %d runs)", request_id, settings.function_arn, condition, runs)
+        if settings.on_failure:
+            record = invocation_record(request_id=request_id, function_arn=settings.function_arn, condition=condition,
+                                       invoke_count=runs, payload=payload, result=last_run)
+            await self._send_record(settings, settings.on_failure, record, success=False)
+        elif settings.dead_letter_target:
+            attributes = dead_letter_attributes(request_id, result)
+            send = functools.partial(send_dead_letter, settings.dead_letter_target, payload, attributes)
+            await self._deliver(settings, send, "DeadLetterErrors", f"dead-letter message of event {request_id}")
+
+    async def _send_record(self, settings: EventInvokeSettings, target: str, record: dict[str, Any], *,
+                           success: bool) -> None:
+        send = functools.partial(send_record, target, record, success=success, exists=self.exists,
+                                 invoke_event=self._invoke_destination)
+        what = f"invocation record of event {record['requestContext']['requestId']}"
+        await self._deliver(settings, send, "DestinationDeliveryFailures", what)
+
+    async def _deliver(self, settings: EventInvokeSettings, send: Callable[[], None], failure_metric: str,
+                       what: str) -> None:
+        """Run ``send`` off the loop (moto's SNS may call HTTP subscribers). A failure is logged and
+        counted in ``failure_metric``, never raised: the event is then gone, as on AWS."""
+        try:
+            await asyncio.to_thread(send)
+        except DeliveryFailed as exc:
+            log.warning("%s not delivered: %s", what, exc)
+            self._count_delivery_failure(settings, failure_metric)
+        except Exception:  # a fault of ours in delivery must not end the runtime's loop
+            log.exception("%s not delivered", what)
+            self._count_delivery_failure(settings, failure_metric)
+
+    def _invoke_destination(self, function_arn: str, payload: bytes) -> None:
+        """A Lambda destination: an asynchronous invocation of its own (retries, destinations)."""
+        self.submit_event(function_arn, payload)
+
+    def _count_delivery_failure(self, settings: EventInvokeSettings, metric: str) -> None:
+        _, _, _, region, account, _, name, *_ = settings.function_arn.split(":")
+        self.metrics_for(account, region).add(metric, (("FunctionName", name),), 1)
 
     async def invoke(
         self,
@@ -358,7 +459,10 @@ class LambdaRuntime:
             metrics.add("Errors", dims, 1)
 
     def _metrics(self, config: FunctionConfig) -> MetricBuffer:
-        key = (config.account_id, config.region)
+        return self.metrics_for(config.account_id, config.region)
+
+    def metrics_for(self, account_id: str, region: str) -> MetricBuffer:
+        key = (account_id, region)
         buffer = self.metrics.get(key)
         if buffer is None:
             buffer = self.metrics[key] = MetricBuffer(NAMESPACE, dict(_UNITS))
