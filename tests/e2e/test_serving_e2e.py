@@ -8,6 +8,7 @@ tests run in file order and the destroy test comes last.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -221,6 +222,14 @@ def test_sagemaker_metrics_and_predictor_logs(applied: Applied) -> None:
     assert wait_for(dims, 30, "AWS/SageMaker Invocations") == {(endpoint, "model-a"), (endpoint, "model-b")}
     names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/SageMaker")["Metrics"]}
     assert {"Invocations", "ModelLatency", "OverheadLatency"} <= names, names
+    # ModelLatency p99 (what the monitoring stack's latency alarm reads) exists, as on AWS.
+    now = dt.datetime.now(dt.UTC)
+    p99 = cw.get_metric_statistics(
+        Namespace="AWS/SageMaker", MetricName="ModelLatency", ExtendedStatistics=["p99"], Period=3600,
+        Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "model-a"}],
+        StartTime=now - dt.timedelta(hours=1), EndTime=now + dt.timedelta(minutes=1),
+    )["Datapoints"]
+    assert p99 and all(0 < p["ExtendedStatistics"]["p99"] < 60e6 for p in p99), p99
 
     function = applied.ssm("api-hosting/function_name")
     logs = applied.client("logs")

@@ -2,9 +2,11 @@
 
 Why in-process and batched: the hot path (thousands of invocations per second) must only append
 to a list; a background thread moves what accumulated into moto's logs and cloudwatch backends
-every ``interval`` seconds (PutLogEvents-shaped events; PutMetricData statistic sets, one per
-metric and dimension set per flush). Nothing goes over HTTP and nothing is kept once flushed: moto
-holds the logs and metrics, as CloudWatch would.
+every ``interval`` seconds (PutLogEvents-shaped events; PutMetricData, one entry per metric and
+dimension set per flush: a statistic set for counts, ``Values``/``Counts`` for time metrics such as
+Lambda ``Duration`` and API Gateway ``Latency``, so that their percentiles exist, as on AWS).
+Nothing goes over HTTP and nothing is kept once flushed: moto holds the logs and metrics, as
+CloudWatch would.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from orchestrator.dataplane.metric_distribution import Distribution
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +45,17 @@ class _Stat:
         self.maximum = max(self.maximum, value)
 
 
+TIME_UNITS = frozenset({"Seconds", "Milliseconds", "Microseconds"})
+
+
 @dataclass
 class MetricBuffer:
-    """Statistic sets per (metric, dimensions) since the last flush, for one namespace."""
+    """Per (metric, dimensions) since the last flush, for one namespace: a statistic set, or for a
+    metric whose unit is a time a :class:`~orchestrator.dataplane.metric_distribution.Distribution`."""
 
     namespace: str
     units: dict[str, str] = field(default_factory=dict)
-    _stats: dict[tuple[str, Dims], _Stat] = field(default_factory=dict)
+    _stats: dict[tuple[str, Dims], _Stat | Distribution] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, metric: str, dims: Dims, value: float) -> None:
@@ -55,22 +63,25 @@ class MetricBuffer:
         stat = self._stats.get(key)
         if stat is None:
             with self._lock:
-                stat = self._stats.setdefault(key, _Stat())
+                fresh = Distribution() if self.units.get(metric) in TIME_UNITS else _Stat()
+                stat = self._stats.setdefault(key, fresh)
         stat.add(value)
 
     def drain(self) -> list[dict[str, Any]]:
         with self._lock:
             stats, self._stats = self._stats, {}
-        return [
-            {
-                "MetricName": metric,
-                "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
-                "Unit": self.units.get(metric, "Count"),
-                "StatisticValues": {"SampleCount": s.count, "Sum": s.total, "Minimum": s.minimum, "Maximum": s.maximum},
-            }
-            for (metric, dims), s in stats.items()
-            if s.count
-        ]
+        out: list[dict[str, Any]] = []
+        for (metric, dims), s in stats.items():
+            if not s.count:
+                continue
+            base = {"MetricName": metric, "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+                    "Unit": self.units.get(metric, "Count")}
+            if isinstance(s, Distribution):
+                out += s.datums(base)
+            else:
+                stats_set = {"SampleCount": s.count, "Sum": s.total, "Minimum": s.minimum, "Maximum": s.maximum}
+                out.append({**base, "StatisticValues": stats_set})
+        return out
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 `AWS/SageMaker` (dims EndpointName, VariantName): Invocations, Invocation4XXErrors,
 Invocation5XXErrors, InvocationModelErrors (Count), InvocationsPerInstance (Count: invocations divided
-by the variant's instance count), ModelLatency and OverheadLatency (Microseconds, as statistic sets).
+by the variant's instance count), ModelLatency and OverheadLatency (Microseconds, as ``Values``/``Counts``
+so that their percentiles exist: :mod:`orchestrator.dataplane.metric_distribution`).
 ModelLatency is measured by the front end from handing the request to the instance to its answer (IPC
 included, as SageMaker measures it from outside the container); OverheadLatency is the rest of the
 request's time in the runtime.
@@ -24,6 +25,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Protocol
+
+from orchestrator.dataplane.metric_distribution import Distribution
 
 log = logging.getLogger(__name__)
 
@@ -66,27 +69,15 @@ class VariantCounters:
         self.e4xx = 0
         self.e5xx = 0
         self.model_errors = 0
-        self.model_lat: list[float] = [0, 0.0, float("inf"), 0.0]  # count, sum, min, max (us)
-        self.overhead_lat: list[float] = [0, 0.0, float("inf"), 0.0]
+        self.model_lat = Distribution()
+        self.overhead_lat = Distribution()
 
     def observe(self, model_us: float | None, overhead_us: float) -> None:
         """One invocation routed to the variant; model_us is None when the model was not reached."""
         self.invocations += 1
         if model_us is not None:
-            s = self.model_lat
-            s[0] += 1
-            s[1] += model_us
-            if model_us < s[2]:
-                s[2] = model_us
-            if model_us > s[3]:
-                s[3] = model_us
-        s = self.overhead_lat
-        s[0] += 1
-        s[1] += overhead_us
-        if overhead_us < s[2]:
-            s[2] = overhead_us
-        if overhead_us > s[3]:
-            s[3] = overhead_us
+            self.model_lat.add(model_us)
+        self.overhead_lat.add(overhead_us)
 
     def error(self, container_status: int | None, runtime_status: int) -> None:
         """Count an error: a model's non-2xx is a model error (and 4XX/5XX by the container's status)."""
@@ -116,11 +107,6 @@ class VariantInventory:
 
 def _stats(s: list[float]) -> dict[str, float]:
     return {"SampleCount": float(s[0]), "Sum": s[1], "Minimum": s[2], "Maximum": s[3]}
-
-
-def _merge(sets: list[list[float]]) -> list[float]:
-    """One statistic set (count, sum, min, max) from several."""
-    return [sum(s[0] for s in sets), sum(s[1] for s in sets), min(s[2] for s in sets), max(s[3] for s in sets)]
 
 
 def _take(c: VariantCounters) -> VariantCounters:
@@ -295,9 +281,11 @@ class MetricsPublisher:
         ):
             out.append({"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Count", "Value": float(value)})
         for name, slot in (("ModelLatency", "model_lat"), ("OverheadLatency", "overhead_lat")):
-            s = _merge([getattr(c, slot) for c, _ in taken])
-            if s[0]:
-                out.append({"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Microseconds", "StatisticValues": _stats(s)})
+            latencies = Distribution()
+            for c, _ in taken:
+                latencies.merge(getattr(c, slot))
+            base = {"MetricName": name, "Dimensions": dims, "Timestamp": stamp, "Unit": "Microseconds"}
+            out += latencies.datums(base)
         return out
 
     def _instance_data(
