@@ -127,24 +127,45 @@ def test_no_retries_and_the_dead_letter_queue_without_a_destination(
 
 
 def test_a_held_event_is_discarded_at_its_maximum_event_age(in_process_lambda: InProcessLambda) -> None:
-    """Reserved concurrency 0 holds events (Throttles); MaximumEventAgeInSeconds ends the wait: the
-    record says EventAgeExceeded, the function never ran (no response in the record)."""
+    """Reserved concurrency 0, no failure target: the event is held (Throttles) until
+    MaximumEventAgeInSeconds ends the wait; the function never ran."""
+    import time
+
     from moto.awslambda.models import lambda_backends
 
     lam = in_process_lambda
     lam.create("paused", COUNTS_RUNS)
     lam.client.put_function_concurrency(FunctionName="paused", ReservedConcurrentExecutions=0)
-    url, arn = lam.queue("too-old")
     # The API's minimum is 60 s; the backend takes less, so the test need not wait a minute.
-    lambda_backends[ACCOUNT]["us-east-1"].put_function_event_invoke_config(
-        "paused", {"MaximumEventAgeInSeconds": 1, "DestinationConfig": {"OnFailure": {"Destination": arn}}}
-    )
+    lambda_backends[ACCOUNT]["us-east-1"].put_function_event_invoke_config("paused", {"MaximumEventAgeInSeconds": 1})
+    started = time.monotonic()
     result = _deliver(lam, "paused", {"runs": "/nonexistent"})
 
-    assert result.status == "throttled"
+    assert result.status == "throttled" and 0.5 < time.monotonic() - started < 5
     assert _metric(lam, "Throttles", "paused") >= 3 and _metric(lam, "Invocations", "paused") == 0
+
+
+def test_at_reserved_concurrency_zero_an_event_goes_straight_to_the_failure_target(
+    in_process_lambda: InProcessLambda,
+) -> None:
+    """AWS: "When you set reserved concurrency to zero for an asynchronously invoked function, Lambda
+    begins sending new events to the configured dead-letter queue or the on-failure event destination,
+    without any retries." One throttle, no wait, a record of an event that never ran."""
+    import time
+
+    lam = in_process_lambda
+    url, arn = lam.queue("paused-failures")
+    lam.create("paused-with-target", COUNTS_RUNS)
+    lam.client.put_function_concurrency(FunctionName="paused-with-target", ReservedConcurrentExecutions=0)
+    lam.client.put_function_event_invoke_config(
+        FunctionName="paused-with-target", DestinationConfig={"OnFailure": {"Destination": arn}})
+    started = time.monotonic()
+    result = _deliver(lam, "paused-with-target", {"runs": "/nonexistent"})
+
+    assert result.status == "throttled" and time.monotonic() - started < 0.5  # no backoff (0.1 s here)
+    assert _metric(lam, "Throttles", "paused-with-target") == 1
     record = json.loads(lam.messages(url)[0]["Body"])
-    assert record["requestContext"]["condition"] == "EventAgeExceeded"
+    assert record["requestContext"]["condition"] == runtime_module.ZERO_CONCURRENCY_CONDITION
     assert record["requestContext"]["approximateInvokeCount"] == 0
     assert "responseContext" not in record and record["requestPayload"] == {"runs": "/nonexistent"}
 

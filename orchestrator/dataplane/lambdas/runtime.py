@@ -80,6 +80,9 @@ LOG_TAIL_BYTES = 4096  # what ``LogType: Tail`` returns of the execution log
 EVENT_RETRY_FIRST_S = 1.0
 EVENT_RETRY_MAX_S = 300.0
 FUNCTION_ERROR_RETRY_WAITS_S = (60.0, 120.0)  # before the first and the second retry
+# The record's condition for an event sent to the failure target because the function's reserved
+# concurrency is 0: AWS documents the behaviour, not the string; this is LocalStack's name for it.
+ZERO_CONCURRENCY_CONDITION = "ZeroReservedConcurrency"
 
 _active: LambdaRuntime | None = None
 
@@ -261,8 +264,10 @@ class LambdaRuntime:
           function's ``MaximumRetryAttempts`` (2 by default), after ``FUNCTION_ERROR_RETRY_WAITS_S``
           (1 then 2 minutes); each retry is an invocation of its own (START/REPORT, Invocations,
           Errors) with the same request ID.
-        * A refused event (reserved concurrency 0: Throttles counted; or the service could not run
-          the code) is held and retried with a backoff (1 s doubling to 5 min) until it runs.
+        * An event refused at reserved concurrency 0 (Throttles counted) goes at once to the OnFailure
+          destination or the dead-letter queue when the function has one, as AWS documents ("without
+          any retries"); otherwise, like one the service could not run, it is held and retried with a
+          backoff (1 s doubling to 5 min) until it runs.
         * An event whose next attempt would come after its ``MaximumEventAgeInSeconds`` (6 h by
           default) is discarded, as is one whose retries are exhausted.
 
@@ -298,6 +303,11 @@ class LambdaRuntime:
                     return result
                 waits = FUNCTION_ERROR_RETRY_WAITS_S
                 wait = waits[min(runs, len(waits)) - 1]
+            elif result.status == "throttled" and (settings.on_failure or settings.dead_letter_target):
+                # AWS: at reserved concurrency 0, new events go to the on-failure destination or the
+                # dead-letter queue at once, without retries (only functions without one hold them).
+                await self._discard(settings, ZERO_CONCURRENCY_CONDITION, request_id, payload, runs, result, last_run)
+                return result
             else:  # throttled (reserved concurrency 0) or failed (the service could not run it): held
                 wait = throttle_delay
                 throttle_delay = min(throttle_delay * 2, EVENT_RETRY_MAX_S)
