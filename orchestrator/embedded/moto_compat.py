@@ -860,7 +860,7 @@ def patch_cloudwatch_statistics() -> None:
         name = self._get_param("MetricName")
         try:
             samples = stats.period_samples(
-                self.cloudwatch_backend.compat_datums(self._get_param("Namespace"), name),
+                datums_of(self.cloudwatch_backend, self._get_param("Namespace"), name),
                 namespace=self._get_param("Namespace"),
                 metric_name=name, dimensions=self._get_param("Dimensions", []) or [], start=start, end=end,
                 period=self._get_int_param("Period"), unit=self._get_param("Unit"),
@@ -884,7 +884,7 @@ def patch_cloudwatch_statistics() -> None:
             metric = metric_stat["Metric"]
             try:
                 samples = stats.period_samples(
-                    self.compat_datums(metric["Namespace"], metric["MetricName"]), namespace=metric["Namespace"], metric_name=metric["MetricName"],
+                    datums_of(self, metric["Namespace"], metric["MetricName"]), namespace=metric["Namespace"], metric_name=metric["MetricName"],
                     dimensions=metric.get("Dimensions", []), start=start_time, end=end_time,
                     period=int(metric_stat["Period"]), unit=metric_stat.get("Unit"),
                 )

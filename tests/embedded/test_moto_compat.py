@@ -273,7 +273,8 @@ def test_sns_lambda_delivery_is_left_to_the_data_plane(control_plane: ControlPla
     assert seen["sns.subscription.created"]["subscription_arn"] == sub["SubscriptionArn"]
     assert seen["sns.subscription.created"]["endpoint"] == fn_arn
     assert seen["sns.message.published"] == {"topic_arn": topic, "message_id": message_id,
-                                             "message": '{"go": true}', "subject": "start", "message_attributes": {}}
+                                             "message": '{"go": true}', "subject": "start", "message_attributes": {},
+                                             "message_structure": None}
     assert "error running docker" not in (control_plane.state_dir / "service.log").read_text()
 
 
