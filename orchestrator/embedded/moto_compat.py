@@ -375,6 +375,9 @@ def patch_codebuild_update_project() -> None:
     CodeBuildResponse.update_project = update_project  # type: ignore[attr-defined]
 
 
+# --------------------------------------------------------------------------------------------------
+# x5. CodeBuild CreateProject keeps its encryptionKey (found by the integration test)
+# --------------------------------------------------------------------------------------------------
 def patch_codebuild_create_encryption_key() -> None:
     """``CreateProject`` keeps the ``encryptionKey`` it was given.
 
@@ -526,7 +529,7 @@ def patch_codepipeline_trust_policy() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# x5. Lambda asynchronous-invocation settings: event invoke configs per function, version and alias;
+# x8. Lambda asynchronous-invocation settings: event invoke configs per function, version and alias;
 #     DeadLetterConfig (found by the Lambda data plane's Event queue)
 # --------------------------------------------------------------------------------------------------
 def _function_and_qualifier(function_name: str, qualifier: str | None) -> tuple[str, str]:

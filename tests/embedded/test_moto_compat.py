@@ -135,7 +135,7 @@ def test_unconditional_bucket_deny_is_still_enforced(control_plane: ControlPlane
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
-# 4, 7, x1 -----------------------------------------------------------------------------------------
+# 4, 7, x1, x5 -------------------------------------------------------------------------------------
 def codebuild_project(name: str, **overrides: Any) -> dict[str, Any]:
     return {
         "name": name, "serviceRole": ROLE_ARN,
@@ -296,7 +296,7 @@ def test_unimplemented_action_fails_fast_with_a_clear_error(
     assert "unimplemented: " in (control_plane.state_dir / "service.log").read_text()
 
 
-# x5 -----------------------------------------------------------------------------------------------
+# x8 -----------------------------------------------------------------------------------------------
 def _lambda_function(control_plane: ControlPlane, name: str, **extra: Any) -> Any:
     import io
     import zipfile
