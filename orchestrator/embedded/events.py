@@ -194,6 +194,10 @@ def install(bus: EventBus) -> None:
     _observe(SageMakerModelBackend, "create_endpoint", "sagemaker.endpoint.created", _endpoint_detail)
     if hasattr(SageMakerModelBackend, "update_endpoint"):
         _observe(SageMakerModelBackend, "update_endpoint", "sagemaker.endpoint.updated", _endpoint_detail)
+    _observe(  # AWS scales a variant's instances or changes its weight without a new configuration
+        SageMakerModelBackend, "update_endpoint_weights_and_capacities", "sagemaker.endpoint.updated",
+        lambda b, a, k, r: _endpoint_detail(b, a, k, b.endpoints[_arg(a, k, 0, "endpoint_name")]),
+    )
     _observe(
         SageMakerModelBackend, "delete_endpoint", "sagemaker.endpoint.deleted",
         lambda b, a, k, r: {"endpoint_name": _arg(a, k, 0, "endpoint_name")},

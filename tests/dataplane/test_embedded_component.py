@@ -86,3 +86,45 @@ def test_endpoint_lifecycle_through_the_control_plane(tmp_path: Path) -> None:
                 break
             assert time.monotonic() < deadline
             time.sleep(0.2)
+
+
+def test_update_endpoint_weights_and_capacities_scales_the_variant(tmp_path: Path) -> None:
+    """UpdateEndpointWeightsAndCapacities (what autoscaling calls) really adds and removes instances:
+    Updating while they start, InService once they serve, the instance that stays keeps its worker."""
+    with running_control_plane(tmp_path, components=[COMPONENT]) as cp:
+        s3, sm, smr = cp.client("s3"), cp.client("sagemaker"), cp.client("sagemaker-runtime")
+        s3.create_bucket(Bucket="models")
+        s3.put_object(Bucket="models", Key="echo/model.tar.gz", Body=model_archive(ECHO))
+        sm.create_model(ModelName="echo", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm", PrimaryContainer={
+            "Image": "local", "ModelDataUrl": "s3://models/echo/model.tar.gz",
+            "Environment": {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}})
+        sm.create_endpoint_config(EndpointConfigName="echo-cfg", ProductionVariants=[
+            {"VariantName": "primary", "ModelName": "echo", "InitialInstanceCount": 1, "InstanceType": "ml.c5.large",
+             "InitialVariantWeight": 1.0}])
+        sm.create_endpoint(EndpointName="scaled", EndpointConfigName="echo-cfg")
+        assert wait_status(sm, "scaled")["EndpointStatus"] == "InService"
+
+        def pids() -> set[int]:
+            seen = set()
+            for _ in range(40):
+                r = smr.invoke_endpoint(EndpointName="scaled", Body=b"{}", ContentType="application/json")
+                seen.add(json.loads(r["Body"].read())["pid"])
+            return seen
+
+        first = pids()
+        sm.update_endpoint_weights_and_capacities(EndpointName="scaled", DesiredWeightsAndCapacities=[
+            {"VariantName": "primary", "DesiredInstanceCount": 3, "DesiredWeight": 2.0}])
+        assert sm.describe_endpoint(EndpointName="scaled")["EndpointStatus"] == "Updating"
+        described = wait_status(sm, "scaled")
+        assert described["EndpointStatus"] == "InService"
+        assert described["ProductionVariants"][0]["DesiredInstanceCount"] == 3
+        scaled = pids()
+        assert len(scaled) == 3 and first <= scaled
+
+        sm.update_endpoint_weights_and_capacities(EndpointName="scaled", DesiredWeightsAndCapacities=[
+            {"VariantName": "primary", "DesiredInstanceCount": 1}])
+        assert wait_status(sm, "scaled")["EndpointStatus"] == "InService"
+        deadline = time.monotonic() + 15
+        while pids() != first:
+            assert time.monotonic() < deadline, "the surplus instances still answer"
+            time.sleep(0.2)

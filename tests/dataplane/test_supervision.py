@@ -196,3 +196,50 @@ def test_data_plane_in_its_own_process(tmp_path: Path, model_factory: Callable[.
     assert not any(alive(p) for p in workers)
     lines = [line for f in (tmp_path / "s3").rglob("*.jsonl") for line in f.read_text().splitlines()]
     assert len(lines) == 3  # flushed on shutdown
+
+
+def test_scaling_adds_and_removes_instances_without_restarting_the_others(
+    runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path], smr: Any
+) -> None:
+    """A new instance count for the same model (UpdateEndpointWeightsAndCapacities, autoscaling) starts
+    or drains only the difference: the instances that stay keep their processes, and no request fails."""
+    import dataclasses
+
+    d = model_factory()
+    one = endpoint("scale", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}))
+    runtime.apply(one)
+    first = worker_pids(runtime, "scale")
+    stop = threading.Event()
+    pids: list[int] = []
+    failures: list[str] = []
+
+    def hammer() -> None:
+        while not stop.is_set():
+            try:
+                r = smr.invoke_endpoint(EndpointName="scale", Body=b'{"sleep": 0.01}', ContentType="application/json")
+                pids.append(json.loads(r["Body"].read())["pid"])
+            except Exception as exc:  # noqa: BLE001
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        three = dataclasses.replace(one, variants=(dataclasses.replace(one.variants[0], instance_count=3, weight=2.0),))
+        state = runtime.apply(three)
+        assert state.status == "InService" and state.variants == {"a": 3}
+        scaled = worker_pids(runtime, "scale")
+        assert len(scaled) == 3 and set(first) <= set(scaled)  # the first instance kept its worker
+        time.sleep(0.5)
+        served_by = set(pids)
+        state = runtime.apply(dataclasses.replace(one, variants=(dataclasses.replace(one.variants[0], instance_count=1),)))
+        assert state.status == "InService" and state.variants == {"a": 1}
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    assert failures == []
+    assert len(served_by & set(scaled)) >= 2  # the new instances took requests
+    assert worker_pids(runtime, "scale") == first
+    wait_for(lambda: not any(alive(p) for p in set(scaled) - set(first)))  # the surplus drained and stopped

@@ -56,9 +56,21 @@ def spec_from_moto(account_id: str, region: str, endpoint_name: str) -> Endpoint
     for pv in config.production_variants:
         model = backend._models[pv["ModelName"]]
         models[pv["ModelName"]] = {"PrimaryContainer": model.primary_container or {}, "Containers": model.containers}
+    # The endpoint's own variants carry what UpdateEndpointWeightsAndCapacities (autoscaling) set since
+    # the configuration was applied: the desired instance count and weight win over the initial ones.
+    desired = {v.get("VariantName"): v for v in endpoint.production_variants or []}
+    variants = []
+    for pv in config.production_variants:
+        now = desired.get(pv["VariantName"], {})
+        variant = dict(pv)
+        if now.get("DesiredInstanceCount") is not None:
+            variant["InitialInstanceCount"] = now["DesiredInstanceCount"]
+        if now.get("DesiredWeight") is not None:
+            variant["InitialVariantWeight"] = now["DesiredWeight"]
+        variants.append(variant)
     described = {
         "EndpointConfigName": config.endpoint_config_name,
-        "ProductionVariants": config.production_variants,
+        "ProductionVariants": variants,
         "DataCaptureConfig": config.data_capture_config or None,
     }
     return endpoint_spec_from_api(endpoint_name, described, models)
@@ -86,7 +98,8 @@ def _set_status(account_id: str, region: str, name: str, status: str, reason: st
 
 
 def install_status_wrappers() -> None:
-    """Make moto's CreateEndpoint/UpdateEndpoint answer like AWS while the data plane is hosted.
+    """Make moto's CreateEndpoint/UpdateEndpoint(/WeightsAndCapacities) answer like AWS while the data
+    plane is hosted.
 
     AWS: the endpoint is ``Creating`` (``Updating``) when the call returns, then ``InService`` once
     every instance passes its health check, or ``Failed`` with a FailureReason.
@@ -116,6 +129,23 @@ def install_status_wrappers() -> None:
         functools.update_wrapper(wrapper, original)
         setattr(wrapper, _WRAPPED_MARK, True)
         setattr(SageMakerModelBackend, method, wrapper)
+
+    original_scale = SageMakerModelBackend.update_endpoint_weights_and_capacities
+    if not getattr(original_scale, _WRAPPED_MARK, False):
+
+        def scale(self: Any, endpoint_name: str, *args: Any, **kwargs: Any) -> Any:
+            with _STATUS_LOCK:
+                result = original_scale(self, endpoint_name, *args, **kwargs)
+                endpoint = self.endpoints.get(endpoint_name)
+                if _active_hosts > 0 and endpoint is not None:
+                    endpoint.endpoint_status = "Updating"  # until the instances are up (or drained)
+                    key = (self.account_id, self.region_name, endpoint_name)
+                    _calls[key] = _calls.get(key, 0) + 1
+                return result
+
+        functools.update_wrapper(scale, original_scale)
+        setattr(scale, _WRAPPED_MARK, True)
+        SageMakerModelBackend.update_endpoint_weights_and_capacities = scale  # type: ignore[method-assign]
 
 
 class SageMakerHostingComponent:

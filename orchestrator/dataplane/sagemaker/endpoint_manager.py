@@ -49,19 +49,25 @@ class LiveVariant:
     instances: list[ModelInstance]
     model_dir: Path
     counters: VariantCounters = field(default_factory=VariantCounters)
+    turn: int = 0  # round-robin start of pick_instance
 
     @property
     def name(self) -> str:
         return self.spec.variant_name
 
     def pick_instance(self) -> ModelInstance:
+        """The instance with the fewest requests in hand; among equals, the next in turn (so requests
+        one at a time spread over every instance, as SageMaker's load balancing does)."""
         instances = self.instances
-        if len(instances) == 1:
+        n = len(instances)
+        if n == 1:
             return instances[0]
-        return min(instances, key=lambda i: i.load)
-
-    def reuse_key(self) -> tuple[object, ...]:
-        return (self.spec.model.key(), self.spec.instance_count)
+        self.turn = turn = (self.turn + 1) % n
+        best = instances[turn]
+        for instance in instances:
+            if instance.load < best.load:
+                best = instance
+        return best
 
 
 class LiveEndpoint:
@@ -145,13 +151,24 @@ class EndpointManager:
             reusable = {v.name: v for v in current.variants} if current else {}
             new_variants: list[LiveVariant] = []
             started: list[LiveVariant] = []
+            surplus: list[LiveVariant] = []  # instances a scale-in removes: drained after the switch
             attempting = spec.variants[0]
             try:
                 for vspec in spec.variants:
                     attempting = vspec
                     old = reusable.get(vspec.variant_name)
-                    if old is not None and old.reuse_key() == (vspec.model.key(), vspec.instance_count):
-                        new_variants.append(LiveVariant(vspec, old.instances, old.model_dir, old.counters))
+                    if old is not None and old.spec.model.key() == vspec.model.key():
+                        # Same model: the instances keep serving; only the count (scaling) and the
+                        # weight may change, as UpdateEndpointWeightsAndCapacities does on AWS.
+                        keep = old.instances[: max(1, vspec.instance_count)]
+                        extra: list[ModelInstance] = []
+                        if vspec.instance_count > len(keep):
+                            added = await self._start_instances(vspec, old.model_dir, vspec.instance_count - len(keep))
+                            started.append(added)
+                            extra = added.instances
+                        if len(old.instances) > len(keep):
+                            surplus.append(LiveVariant(old.spec, old.instances[len(keep) :], old.model_dir))
+                        new_variants.append(LiveVariant(vspec, keep + extra, old.model_dir, old.counters))
                         continue
                     live = await self._start_variant(vspec)
                     started.append(live)
@@ -175,7 +192,7 @@ class EndpointManager:
             if current is not None:
                 kept = {id(i) for v in new_variants for i in v.instances}
                 gone = [v for v in current.variants if not any(id(i) in kept for i in v.instances)]
-                await self._retire(spec.name, gone)
+                await self._retire(spec.name, gone + surplus)
             return self._snapshot(state)
 
     async def delete(self, name: str) -> None:
@@ -231,7 +248,11 @@ class EndpointManager:
         model_dir = await loop.run_in_executor(
             None, resolve_model_dir, vspec.model.model_data, self.work_dir / "models", self.fetch_s3
         )
-        requirements_dir = await loop.run_in_executor(
+        return await self._start_instances(vspec, model_dir, max(1, vspec.instance_count))
+
+    async def _start_instances(self, vspec: VariantSpec, model_dir: Path, count: int) -> LiveVariant:
+        """``count`` new instances of the variant's model, started and healthy (all or none)."""
+        requirements_dir = await asyncio.get_running_loop().run_in_executor(
             None, install_requirements, model_dir, self.work_dir / "requirements"
         )
         instances = [
@@ -244,7 +265,7 @@ class EndpointManager:
                 stop_grace=self.stop_grace,
                 requirements_dir=requirements_dir,
             )
-            for _ in range(max(1, vspec.instance_count))
+            for _ in range(count)
         ]
         results = await asyncio.gather(*(i.start() for i in instances), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
