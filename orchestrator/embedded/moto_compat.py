@@ -1030,6 +1030,125 @@ def patch_cloudwatch_alarm_history() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# x12. Target tracking on a SageMaker variant creates its CloudWatch alarms (found by local autoscaling)
+# --------------------------------------------------------------------------------------------------
+TARGET_TRACKING_SCALE_IN_RATIO = 0.9  # AlarmLow fires below 90 % of the target value
+
+
+def patch_sagemaker_target_tracking_alarms() -> None:
+    """A ``TargetTrackingScaling`` policy on ``sagemaker:variant:DesiredInstanceCount`` gets its alarms.
+
+    AWS: Application Auto Scaling creates and owns two alarms per target tracking policy,
+    ``TargetTracking-<resource id>-AlarmHigh-<uuid>`` (the metric above the target for 3 of 3 one-minute
+    datapoints: scale out) and ``...-AlarmLow-<uuid>`` (below 90 % of it for 15 of 15: scale in; none
+    with ``DisableScaleIn``), whose action is the policy; for ``SageMakerVariantInvocationsPerInstance``
+    the metric is ``AWS/SageMaker`` ``InvocationsPerInstance`` (Sum) of the variant. Replacing or
+    deleting the policy replaces or deletes them.
+    moto 5.2: creates such alarms for DynamoDB and ECS only, and leaves the old ones behind when a
+    policy is replaced.
+    We: add the SageMaker variant alarms (predefined metric, or a customized metric specification with
+    one metric) and delete a replaced policy's alarms. The local alarm evaluator fires them; the
+    scaling itself is :mod:`orchestrator.dataplane.monitoring.target_tracking`.
+    """
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, FakeApplicationAutoscalingPolicy
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.moto_api._internal import mock_random
+
+    original_create = FakeApplicationAutoscalingPolicy.create_alarms
+
+    def metric_of(policy: FakeApplicationAutoscalingPolicy) -> tuple[str, str, list[dict[str, str]], str] | None:
+        config = policy.target_tracking_scaling_policy_configuration or {}
+        predefined = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+        if predefined == "SageMakerVariantInvocationsPerInstance":
+            _, endpoint, _, variant = policy.resource_id.split("/")
+            dims = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+            return "AWS/SageMaker", "InvocationsPerInstance", dims, "Sum"
+        custom = config.get("CustomizedMetricSpecification") or {}
+        if custom.get("MetricName") and custom.get("Namespace"):
+            return custom["Namespace"], custom["MetricName"], list(custom.get("Dimensions") or []), custom.get("Statistic") or "Average"
+        return None
+
+    def create_alarms(self: FakeApplicationAutoscalingPolicy) -> None:
+        original_create(self)
+        if self.policy_type != "TargetTrackingScaling" or self.scalable_dimension != "sagemaker:variant:DesiredInstanceCount":
+            return
+        metric = metric_of(self)
+        config = self.target_tracking_scaling_policy_configuration or {}
+        if metric is None or config.get("TargetValue") is None:
+            return
+        namespace, name, dims, statistic = metric
+        target = float(config["TargetValue"])
+        action = f"{self.policy_arn}:createdBy/{mock_random.uuid4()}"
+        cloudwatch = cloudwatch_backends[self.account_id][self.region_name]
+        kinds = [("AlarmHigh", "GreaterThanThreshold", 3, target)]
+        if not config.get("DisableScaleIn"):
+            kinds.append(("AlarmLow", "LessThanThreshold", 15, target * TARGET_TRACKING_SCALE_IN_RATIO))
+        for kind, comparison, periods, threshold in kinds:
+            self.alarms.append(cloudwatch.put_metric_alarm(
+                name=f"TargetTracking-{self.resource_id}-{kind}-{mock_random.uuid4()}",
+                namespace=namespace, metric_name=name, metric_data_queries=[], comparison_operator=comparison,
+                evaluation_periods=periods, datapoints_to_alarm=periods, period=60, threshold=threshold,
+                statistic=statistic, description=f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {action}.",
+                dimensions=dims, alarm_actions=[action],
+            ))
+
+    original_put = ApplicationAutoscalingBackend.put_scaling_policy
+
+    def put_scaling_policy(self: ApplicationAutoscalingBackend, policy_name: str, service_namespace: str,
+                           resource_id: str, scalable_dimension: str, *args: Any, **kwargs: Any) -> Any:
+        key = FakeApplicationAutoscalingPolicy.formulate_key(service_namespace, resource_id, scalable_dimension, policy_name)
+        old = self.policies.get(key)
+        policy = original_put(self, policy_name, service_namespace, resource_id, scalable_dimension, *args, **kwargs)
+        if old is not None and old is not policy:
+            old.delete_alarms(self.account_id, self.region_name)
+        return policy
+
+    FakeApplicationAutoscalingPolicy.create_alarms = create_alarms  # type: ignore[method-assign]
+    ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
+# x13. Application Auto Scaling DescribeScalingActivities (found by local autoscaling)
+# --------------------------------------------------------------------------------------------------
+def record_scaling_activity(backend: Any, activity: dict[str, Any]) -> None:
+    """Keep one ``DescribeScalingActivities`` item (API-shaped) on an Application Auto Scaling backend."""
+    backend.__dict__.setdefault("compat_scaling_activities", []).append(activity)
+
+
+def patch_application_autoscaling_activities() -> None:
+    """Answer ``DescribeScalingActivities`` with the activities the local scaler recorded.
+
+    AWS: every scaling action (and, with ``IncludeNotScaledActivities``, every decision not to scale)
+    is an activity with its cause ("monitor alarm ... in state ALARM triggered policy ..."), newest
+    first, filtered by namespace, resource id and dimension. moto 5.2: not implemented (our x3 patch
+    answers 501). We: serve what :func:`record_scaling_activity` kept, with ``MaxResults`` paging.
+    """
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    def describe_scaling_activities(self: ApplicationAutoScalingResponse) -> str:
+        namespace = self._get_param("ServiceNamespace")
+        resource_id = self._get_param("ResourceId")
+        dimension = self._get_param("ScalableDimension")
+        include_not_scaled = bool(self._get_param("IncludeNotScaledActivities"))
+        backend = self.applicationautoscaling_backend
+        items = [
+            a for a in reversed(backend.__dict__.get("compat_scaling_activities", []))
+            if a["ServiceNamespace"] == namespace
+            and (not resource_id or a["ResourceId"] == resource_id)
+            and (not dimension or a["ScalableDimension"] == dimension)
+            and (include_not_scaled or not a.get("NotScaledReasons"))
+        ]
+        offset = int(self._get_param("NextToken") or 0)
+        limit = int(self._get_param("MaxResults") or 50)
+        result: dict[str, Any] = {"ScalingActivities": items[offset : offset + limit]}
+        if offset + limit < len(items):
+            result["NextToken"] = str(offset + limit)
+        return json.dumps(result, default=str)
+
+    ApplicationAutoScalingResponse.describe_scaling_activities = describe_scaling_activities  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------------
 PATCHES: tuple[Patch, ...] = (
@@ -1052,6 +1171,8 @@ PATCHES: tuple[Patch, ...] = (
     patch_cloudwatch_statistics,
     patch_cloudwatch_alarm_initial_state,
     patch_cloudwatch_alarm_history,
+    patch_sagemaker_target_tracking_alarms,
+    patch_application_autoscaling_activities,
 )
 
 

@@ -509,3 +509,21 @@ def test_cloudwatch_alarm_history_records_creation_updates_and_state_changes(con
     assert [i["HistorySummary"] for i in first["AlarmHistoryItems"]] == ['Alarm "x11" created', "Alarm updated from INSUFFICIENT_DATA to ALARM"]
     rest = cw.describe_alarm_history(AlarmName="x11", MaxRecords=2, ScanBy="TimestampAscending", NextToken=first["NextToken"])
     assert [i["HistorySummary"] for i in rest["AlarmHistoryItems"]] == ['Alarm "x11" updated'] and "NextToken" not in rest
+
+
+# x12, x13 -----------------------------------------------------------------------------------------
+def test_sagemaker_target_tracking_policy_has_its_alarms_and_activities_answer(control_plane: ControlPlane) -> None:
+    aas, cw = control_plane.client("application-autoscaling"), control_plane.client("cloudwatch")
+    resource = "endpoint/x12/variant/primary"
+    aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
+                                 ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1, MaxCapacity=2)
+    aas.put_scaling_policy(
+        PolicyName="x12", ServiceNamespace="sagemaker", ResourceId=resource,
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount", PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 50.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
+    names = [a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=f"TargetTracking-{resource}-")["MetricAlarms"]]
+    assert sorted(n.split("-")[-6] for n in names) == ["AlarmHigh", "AlarmLow"]
+    response = aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)
+    assert response["ScalingActivities"] == []  # moto: 501 NotImplemented

@@ -11,7 +11,10 @@ when its actions are enabled, the new state's actions run:
   document by default, the readable text for e-mail), so the topic's subscriptions receive it through
   the embedded services (Lambda subscriptions through the Lambda data plane, e-mail into the outbox);
 * a Lambda function ARN: the function is invoked asynchronously with the alarm-action event;
-* anything else (EC2, Auto Scaling, Systems Manager actions) is logged once as not emulated.
+* an Application Auto Scaling policy (the alarms of a target tracking policy on a SageMaker variant):
+  :mod:`~orchestrator.dataplane.monitoring.target_tracking` scales the variant; CloudWatch invokes such
+  an action again every period while the alarm stays in ALARM, and so does this evaluator;
+* anything else (EC2, EC2 Auto Scaling, Systems Manager actions) is logged once as not emulated.
 
 Alarms on metric math (``Metrics``) or anomaly detection, and composite alarms, are not evaluated:
 they keep the state they have, and the health document counts them.
@@ -29,6 +32,7 @@ from typing import Any
 
 from orchestrator.dataplane.monitoring import alarm_messages
 from orchestrator.dataplane.monitoring.alarm_evaluation import AlarmRule, Datapoint, Decision, evaluate
+from orchestrator.dataplane.monitoring.target_tracking import ScalingDecision, TargetTrackingScaler
 from orchestrator.embedded import cloudwatch_statistics as stats
 from orchestrator.embedded.moto_compat import append_alarm_history
 
@@ -114,6 +118,8 @@ class AlarmEvaluator:
         self.not_evaluated = 0
         self.failures = 0
         self.states: dict[str, list[str]] = {}  # state -> alarm names, as of the last round
+        self.scaler = TargetTrackingScaler()
+        self._scaling_invoked: dict[str, datetime] = {}  # alarm ARN -> last Auto Scaling action
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="alarm-evaluator", daemon=True)
@@ -147,6 +153,8 @@ class AlarmEvaluator:
                     decision = evaluate(rule, datapoints_for(backend, alarm, rule, now), alarm.state_value, now)
                     if decision is not None and decision.state != alarm.state_value:
                         made.append(self._transition(account_id, region, backend, alarm, decision, now))
+                    elif decision is not None and alarm.state_value == "ALARM" and alarm.actions_enabled:
+                        self._repeat_scaling(alarm, decision, now)
                 states.setdefault(alarm.state_value, []).append(alarm.name)
         self.not_evaluated = skipped
         self.states = {state: sorted(names) for state, names in sorted(states.items())}
@@ -182,10 +190,35 @@ class AlarmEvaluator:
                     append_alarm_history(alarm, "Action", summary, data)
         return transition
 
+    def _repeat_scaling(self, alarm: Any, decision: Decision, now: datetime) -> None:
+        """CloudWatch invokes an Auto Scaling action again every period while the alarm stays in ALARM."""
+        last = self._scaling_invoked.get(alarm.alarm_arn)
+        if last is not None and (now - last).total_seconds() < alarm.period:
+            return
+        for arn in alarm.alarm_actions or []:
+            if arn.split(":")[2:3] == ["autoscaling"]:
+                try:
+                    scaled = self._scale(arn, alarm, decision.reason_data, now)
+                except Exception:
+                    self.failures += 1
+                    log.exception("alarm %s: action %s failed", alarm.name, arn)
+                    continue
+                if scaled is not None and scaled.desired != scaled.current:
+                    append_alarm_history(alarm, "Action", f"Successfully executed action {arn}",
+                                         {"actionState": "Succeeded", "notificationResource": arn,
+                                          "stateUpdateTimestamp": int(now.timestamp() * 1000)})
+
+    def _scale(self, arn: str, alarm: Any, reason_data: str, now: datetime) -> ScalingDecision | None:
+        self._scaling_invoked[alarm.alarm_arn] = now
+        return self.scaler.run(arn, alarm, reason_data, now.timestamp())
+
     def _act(self, arn: str, t: alarm_messages.Transition, reason: str, reason_data: str, at: datetime) -> bool:
         """Run one action; ``False`` for a kind that is not emulated (nothing ran)."""
         parts = arn.split(":")
         service = parts[2] if len(parts) > 5 else ""
+        if service == "autoscaling":
+            self._scale(arn, t.alarm, t.reason_data, t.at)
+            return True
         if service == "sns":
             from moto.sns.models import sns_backends
 
@@ -217,4 +250,5 @@ class AlarmEvaluator:
             "alarms_not_evaluated": self.not_evaluated,
             "states": self.states,
             "failures": self.failures,
+            "scaling_actions": self.scaler.scaled,
         }
