@@ -158,3 +158,21 @@ def test_metric_math_and_composite_alarms_are_left_alone(aws: dict[str, Any]) ->
     evaluator = AlarmEvaluator(interval=3600, clock=lambda: NOW)
     assert evaluator.evaluate_once() == [] and evaluator.health()["alarms_not_evaluated"] == 1
     assert alarm_evaluator.rule_of(type("A", (), {"rule": "ALARM(x)", "metric_data_queries": [], "metric_name": None})()) is None
+
+
+def test_one_broken_alarm_does_not_stop_the_others(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    cw = aws["cw"]
+    put_alarm(cw, aws["topic"])
+    put_alarm(cw, aws["topic"], AlarmName="broken", Namespace="Broken")
+    errors(cw, datetime(2026, 11, 26, 7, 32, tzinfo=UTC), 4)
+    real = alarm_evaluator.datapoints_for
+
+    def flaky(backend: Any, alarm: Any, rule: Any, now: datetime) -> Any:
+        if alarm.name == "broken":
+            raise RuntimeError("bad alarm")
+        return real(backend, alarm, rule, now)
+
+    monkeypatch.setattr(alarm_evaluator, "datapoints_for", flaky)
+    evaluator = AlarmEvaluator(interval=3600, clock=lambda: NOW)
+    [transition] = evaluator.evaluate_once()
+    assert transition.alarm.name == "ep-model-a-5xx" and evaluator.health()["failures"] == 1

@@ -150,11 +150,15 @@ class AlarmEvaluator:
                 if rule is None:
                     skipped += 1
                 else:
-                    decision = evaluate(rule, datapoints_for(backend, alarm, rule, now), alarm.state_value, now)
-                    if decision is not None and decision.state != alarm.state_value:
-                        made.append(self._transition(account_id, region, backend, alarm, decision, now))
-                    elif decision is not None and alarm.state_value == "ALARM" and alarm.actions_enabled:
-                        self._repeat_scaling(alarm, decision, now)
+                    try:
+                        decision = evaluate(rule, datapoints_for(backend, alarm, rule, now), alarm.state_value, now)
+                        if decision is not None and decision.state != alarm.state_value:
+                            made.append(self._transition(account_id, region, backend, alarm, decision, now))
+                        elif decision is not None and alarm.state_value == "ALARM" and alarm.actions_enabled:
+                            self._repeat_scaling(alarm, decision, now)
+                    except Exception:  # one broken alarm must not stop the others' evaluation
+                        self.failures += 1
+                        log.exception("alarm %s: evaluation failed", alarm.name)
                 states.setdefault(alarm.state_value, []).append(alarm.name)
         self.not_evaluated = skipped
         self.states = {state: sorted(names) for state, names in sorted(states.items())}
