@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
+import contextlib
 import json
 import os
 import signal
@@ -12,16 +11,16 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 from dataplane_helpers import ECHO, endpoint
 
 from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
-
-
 
 pytestmark = pytest.mark.timeout(120)  # a hung worker or socket must fail the test, not CI
 
@@ -47,6 +46,32 @@ def wait_for(cond: Callable[[], bool], timeout: float = 15.0) -> None:
     while not cond():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def hammering(smr: Any, name: str, field: str, clients: int = 4) -> Iterator[tuple[list[Any], list[str]]]:
+    """``clients`` threads invoking ``name`` back to back while the block runs: (answers' ``field``, failures)."""
+    stop = threading.Event()
+    seen: list[Any] = []
+    failures: list[str] = []
+
+    def hammer() -> None:
+        while not stop.is_set():
+            try:
+                r = smr.invoke_endpoint(EndpointName=name, Body=b'{"sleep": 0.01}', ContentType="application/json")
+                seen.append(json.loads(r["Body"].read())[field])
+            except Exception as exc:  # noqa: BLE001
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=hammer) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    try:
+        yield seen, failures
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
 
 
 def test_killed_worker_answers_its_requests_and_is_restarted(
@@ -86,27 +111,10 @@ def test_update_switches_models_without_failing_a_request(
     d = model_factory()
     runtime.apply(endpoint("upd", ("blue", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "TAG": "blue"})))
     old_pids = worker_pids(runtime, "upd")
-    stop = threading.Event()
-    tags: list[str] = []
-    failures: list[str] = []
-
-    def hammer() -> None:
-        while not stop.is_set():
-            try:
-                r = smr.invoke_endpoint(EndpointName="upd", Body=b'{"sleep": 0.01}', ContentType="application/json")
-                tags.append(json.loads(r["Body"].read())["tag"])
-            except Exception as exc:  # noqa: BLE001
-                failures.append(repr(exc))
-
-    threads = [threading.Thread(target=hammer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(0.3)
-    state = runtime.apply(endpoint("upd", ("green", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "TAG": "green"})))
-    time.sleep(0.3)
-    stop.set()
-    for t in threads:
-        t.join(10)
+    with hammering(smr, "upd", "tag") as (tags, failures):
+        time.sleep(0.3)
+        state = runtime.apply(endpoint("upd", ("green", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "TAG": "green"})))
+        time.sleep(0.3)
     assert state.status == "InService" and state.variants == {"green": 1}
     assert failures == []
     assert tags[0] == "blue" and tags[-1] == "green"
@@ -209,22 +217,7 @@ def test_scaling_adds_and_removes_instances_without_restarting_the_others(
     one = endpoint("scale", ("a", d, 1.0, {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}))
     runtime.apply(one)
     first = worker_pids(runtime, "scale")
-    stop = threading.Event()
-    pids: list[int] = []
-    failures: list[str] = []
-
-    def hammer() -> None:
-        while not stop.is_set():
-            try:
-                r = smr.invoke_endpoint(EndpointName="scale", Body=b'{"sleep": 0.01}', ContentType="application/json")
-                pids.append(json.loads(r["Body"].read())["pid"])
-            except Exception as exc:  # noqa: BLE001
-                failures.append(repr(exc))
-
-    threads = [threading.Thread(target=hammer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    with hammering(smr, "scale", "pid") as (pids, failures):
         three = dataclasses.replace(one, variants=(dataclasses.replace(one.variants[0], instance_count=3, weight=2.0),))
         state = runtime.apply(three)
         assert state.status == "InService" and state.variants == {"a": 3}
@@ -235,10 +228,6 @@ def test_scaling_adds_and_removes_instances_without_restarting_the_others(
         state = runtime.apply(dataclasses.replace(one, variants=(dataclasses.replace(one.variants[0], instance_count=1),)))
         assert state.status == "InService" and state.variants == {"a": 1}
         time.sleep(0.3)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
     assert failures == []
     assert len(served_by & set(scaled)) >= 2  # the new instances took requests
     assert worker_pids(runtime, "scale") == first

@@ -6,15 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import tarfile
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.dataplane.monitoring.alarm_evaluator import INTERVAL_ENV
-from orchestrator.embedded.testing import ControlPlane, running_control_plane
+from orchestrator.embedded.testing import ControlPlane
+
+from .helpers import service_evaluating_every_second, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -33,20 +32,8 @@ RESOURCE = "endpoint/scaled/variant/primary"
 
 @pytest.fixture(scope="module")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    saved = os.environ.get(INTERVAL_ENV)
-    os.environ[INTERVAL_ENV] = "1"  # only the service process keeps it
-    try:
-        started = running_control_plane(tmp_path_factory.mktemp("autoscaling"), components=COMPONENTS)
-        cp = started.__enter__()
-    finally:
-        if saved is None:
-            os.environ.pop(INTERVAL_ENV, None)
-        else:
-            os.environ[INTERVAL_ENV] = saved
-    try:
+    with service_evaluating_every_second(tmp_path_factory.mktemp("autoscaling"), COMPONENTS) as cp:
         yield cp
-    finally:
-        started.__exit__(None, None, None)
 
 
 def archive() -> bytes:
@@ -56,16 +43,6 @@ def archive() -> bytes:
         info.size = len(PID_MODEL)
         tar.addfile(info, io.BytesIO(PID_MODEL))
     return buf.getvalue()
-
-
-def wait_for(check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError("timed out")
 
 
 def test_sustained_invocations_scale_the_variant_out(control_plane: ControlPlane) -> None:

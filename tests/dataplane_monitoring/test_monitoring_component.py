@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import json
-import os
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.dataplane.monitoring.alarm_evaluator import INTERVAL_ENV
-from orchestrator.embedded.testing import ControlPlane, running_control_plane
+from orchestrator.embedded.testing import ControlPlane
+
+from .helpers import service_evaluating_every_second, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -25,30 +25,8 @@ COMPONENT = "orchestrator.dataplane.monitoring.component:factory"
 
 @pytest.fixture(scope="module")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    saved = os.environ.get(INTERVAL_ENV)
-    os.environ[INTERVAL_ENV] = "1"  # evaluate every second; only the service process keeps it
-    try:
-        started = running_control_plane(tmp_path_factory.mktemp("monitoring"), components=[COMPONENT])
-        cp = started.__enter__()
-    finally:
-        if saved is None:
-            os.environ.pop(INTERVAL_ENV, None)
-        else:
-            os.environ[INTERVAL_ENV] = saved
-    try:
+    with service_evaluating_every_second(tmp_path_factory.mktemp("monitoring"), [COMPONENT]) as cp:
         yield cp
-    finally:
-        started.__exit__(None, None, None)
-
-
-def wait_for(check, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def test_alarm_fires_and_emails_the_subscriber(control_plane: ControlPlane) -> None:
