@@ -45,7 +45,7 @@ class _Stat:
         self.maximum = max(self.maximum, value)
 
 
-TIME_UNITS = frozenset({"Seconds", "Milliseconds", "Microseconds"})
+TIME_SCALES = {"Seconds": 1e6, "Milliseconds": 1e3, "Microseconds": 1.0}  # per microsecond
 
 
 @dataclass
@@ -63,7 +63,8 @@ class MetricBuffer:
         stat = self._stats.get(key)
         if stat is None:
             with self._lock:
-                fresh = Distribution() if self.units.get(metric) in TIME_UNITS else _Stat()
+                unit = self.units.get(metric)
+                fresh = Distribution(TIME_SCALES[unit]) if unit in TIME_SCALES else _Stat()
                 stat = self._stats.setdefault(key, fresh)
         stat.add(value)
 
