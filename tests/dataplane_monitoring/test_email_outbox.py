@@ -53,6 +53,7 @@ def test_each_email_subscription_gets_its_protocols_message(sns: Any, tmp_path: 
     assert mail["Subject"] == 'ALARM: "a" in US East (N. Virginia)'
     body = mail.get_content()
     assert body.startswith("You are receiving this email because") and "unsubscribe" in body
+    assert b"\nYou are receiving this email because" in ops.read_bytes()  # readable as a file, not quoted-printable
 
     [bot] = list((tmp_path / "bot@example.com").glob("*.eml"))
     document = json.loads(read(bot).get_content())

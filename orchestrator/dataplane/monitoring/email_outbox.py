@@ -16,6 +16,7 @@ import logging
 import re
 import threading
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -27,6 +28,8 @@ from orchestrator.embedded.events import Event
 log = logging.getLogger(__name__)
 
 SENDER = "AWS Notifications <no-reply@sns.amazonaws.com>"
+# Files people open in an editor: long header lines unfolded, the body as it is (no quoted-printable).
+_READABLE = policy.default.clone(max_line_length=998)
 PROTOCOLS = ("email", "email-json")
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
 
@@ -82,7 +85,7 @@ class EmailOutbox:
                 log.exception("could not write the e-mail for %s to %s", detail.get("message_id"), sub.endpoint)
 
     def _write(self, detail: dict[str, Any], region: str, sub: Any, at: datetime) -> Path:
-        mail = EmailMessage()
+        mail = EmailMessage(policy=_READABLE)
         mail["From"] = SENDER
         mail["To"] = sub.endpoint
         mail["Subject"] = detail.get("subject") or "AWS Notification Message"
@@ -92,9 +95,9 @@ class EmailOutbox:
         mail["X-SNS-Subscription-Arn"] = sub.arn
         mail["X-SNS-Message-Id"] = str(detail.get("message_id"))
         if sub.protocol == "email-json":
-            mail.set_content(_json_body(detail, region, sub, at))
+            mail.set_content(_json_body(detail, region, sub, at), cte="8bit")
         else:
-            mail.set_content(message_for(detail, "email") + _footer(region, sub))
+            mail.set_content(message_for(detail, "email") + _footer(region, sub), cte="8bit")
         folder = self.directory / _UNSAFE.sub("_", str(sub.endpoint))
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{at.strftime('%Y%m%dT%H%M%S.%fZ')}-{detail.get('message_id')}.eml"
