@@ -1149,6 +1149,112 @@ def patch_application_autoscaling_activities() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# x14. API Gateway UpdateMethod and UpdateIntegration (found by changing api_key_required locally)
+# --------------------------------------------------------------------------------------------------
+_METHOD_FIELDS = {"apiKeyRequired": "api_key_required", "authorizationType": "authorization_type",
+                  "authorizerId": "authorizer_id", "operationName": "operation_name",
+                  "requestValidatorId": "request_validator_id"}
+_METHOD_MAPS = {"requestParameters": "request_parameters", "requestModels": "request_models"}
+_INTEGRATION_FIELDS = {"uri": "uri", "httpMethod": "http_method", "credentials": "credentials",
+                       "connectionType": "connection_type", "passthroughBehavior": "passthrough_behaviour",
+                       "contentHandling": "content_handling", "cacheNamespace": "cache_namespace",
+                       "timeoutInMillis": "timeout_in_millis"}
+_INTEGRATION_MAPS = {"requestParameters": "request_parameters", "requestTemplates": "request_templates"}
+INTEGRATION_TIMEOUT_MS = (50, 29000)
+
+
+def apply_patch_operations(target: Any, operations: list[dict[str, Any]], fields: dict[str, str],
+                           maps: dict[str, str], lists: dict[str, str] | None = None) -> None:
+    """Apply API Gateway ``patchOperations`` (RFC 6902 subset: add, replace, remove) to a moto object:
+    ``/field`` for scalars, ``/map/key`` for map entries (``~1`` is ``/``), ``/list/value`` for list
+    items. Everything is checked before anything changes, so a bad operation leaves the object as it
+    was."""
+    from moto.apigateway.exceptions import BadRequestException
+
+    lists = lists or {}
+    changes: list[Callable[[], None]] = []
+    for operation in operations:
+        op, path, value = operation.get("op"), str(operation.get("path") or ""), operation.get("value")
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+        if op not in ("add", "replace", "remove"):
+            raise BadRequestException(f"Invalid patch operation specified. Must be one of: [add, remove, replace]: {op}")
+        if len(parts) == 1 and parts[0] in fields:
+            attr = fields[parts[0]]
+            new: Any = None if op == "remove" else value
+            if attr == "api_key_required":
+                new = str(value).lower() == "true"
+            elif attr == "timeout_in_millis" and new is not None:
+                low, high = INTEGRATION_TIMEOUT_MS
+                if not str(new).isdigit() or not low <= int(new) <= high:
+                    raise BadRequestException(f"Timeout should be between {low} ms and {high} ms")
+                new = int(new)
+            changes.append(lambda attr=attr, new=new: setattr(target, attr, new))
+        elif len(parts) == 2 and parts[0] in maps:
+            attr, key = maps[parts[0]], parts[1]
+
+            def set_entry(attr: str = attr, key: str = key, op: str = op, value: Any = value) -> None:
+                entries = dict(getattr(target, attr) or {})
+                if op == "remove":
+                    entries.pop(key, None)
+                else:
+                    entries[key] = value
+                setattr(target, attr, entries)
+
+            changes.append(set_entry)
+        elif len(parts) == 2 and parts[0] in lists and op in ("add", "remove"):
+            attr, item = lists[parts[0]], parts[1]
+
+            def set_item(attr: str = attr, item: str = item, op: str = op) -> None:
+                items = [i for i in (getattr(target, attr) or []) if i != item]
+                setattr(target, attr, items + [item] if op == "add" else items)
+
+            changes.append(set_item)
+        else:
+            raise BadRequestException(f"Invalid patch path '{path}' specified for op '{op}'.")
+    for change in changes:
+        change()
+
+
+def patch_apigateway_update_method_and_integration() -> None:
+    """``UpdateMethod`` and ``UpdateIntegration`` patch a method and its integration in place.
+
+    AWS: both take ``patchOperations`` (``replace /apiKeyRequired``, ``replace /uri``,
+    ``replace /timeoutInMillis``, ``add /requestParameters/...`` ...) and answer the updated resource;
+    Terraform uses them for every in-place change of ``aws_api_gateway_method`` and
+    ``aws_api_gateway_integration`` (``api_key_required``, ``uri``, ``timeout_milliseconds`` ...).
+    moto 5.2: neither exists, so such a change failed the local apply with 501 (our x3 patch).
+    We: apply the operations with :func:`apply_patch_operations` (scalars, map entries, the integration's
+    ``cacheKeyParameters``), validating the timeout range (50-29,000 ms) as AWS does; the change is live
+    once deployed (x6 snapshots deployments).
+    """
+    from moto.apigateway.exceptions import NoIntegrationDefined
+    from moto.apigateway.responses import APIGatewayResponse
+
+    def parts_of(self: APIGatewayResponse) -> tuple[str, str, str]:
+        path = self.path.split("/")
+        return path[2], path[4], path[6]
+
+    def update_method(self: APIGatewayResponse) -> str:
+        api, resource, verb = parts_of(self)
+        method = self.backend.get_method(api, resource, verb)
+        apply_patch_operations(method, self._get_param("patchOperations") or [], _METHOD_FIELDS, _METHOD_MAPS,
+                               {"authorizationScopes": "authorization_scopes"})
+        return json.dumps(method.to_json())
+
+    def update_integration(self: APIGatewayResponse) -> str:
+        api, resource, verb = parts_of(self)
+        integration = self.backend.get_integration(api, resource, verb)
+        if integration is None:
+            raise NoIntegrationDefined()
+        apply_patch_operations(integration, self._get_param("patchOperations") or [], _INTEGRATION_FIELDS,
+                               _INTEGRATION_MAPS, {"cacheKeyParameters": "cache_key_parameters"})
+        return json.dumps(integration.to_json())
+
+    APIGatewayResponse.update_method = update_method  # type: ignore[attr-defined]
+    APIGatewayResponse.update_integration = update_integration  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------------
 PATCHES: tuple[Patch, ...] = (
@@ -1173,6 +1279,7 @@ PATCHES: tuple[Patch, ...] = (
     patch_cloudwatch_alarm_history,
     patch_sagemaker_target_tracking_alarms,
     patch_application_autoscaling_activities,
+    patch_apigateway_update_method_and_integration,
 )
 
 

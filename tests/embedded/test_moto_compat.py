@@ -527,3 +527,35 @@ def test_sagemaker_target_tracking_policy_has_its_alarms_and_activities_answer(c
     assert sorted(n.split("-")[-6] for n in names) == ["AlarmHigh", "AlarmLow"]
     response = aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)
     assert response["ScalingActivities"] == []  # moto: 501 NotImplemented
+
+
+# x14 ----------------------------------------------------------------------------------------------
+def test_apigateway_update_method_and_integration(control_plane: ControlPlane) -> None:
+    apigw = control_plane.client("apigateway")
+    api = apigw.create_rest_api(name="x14")["id"]
+    root = next(r["id"] for r in apigw.get_resources(restApiId=api)["items"] if r["path"] == "/")
+    res = apigw.create_resource(restApiId=api, parentId=root, pathPart="text")["id"]
+    apigw.put_method(restApiId=api, resourceId=res, httpMethod="POST", authorizationType="NONE", apiKeyRequired=False)
+    fn = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:f/invocations"
+    apigw.put_integration(restApiId=api, resourceId=res, httpMethod="POST", type="AWS_PROXY",
+                          integrationHttpMethod="POST", uri=fn)
+    key = {"restApiId": api, "resourceId": res, "httpMethod": "POST"}
+
+    # What Terraform sends for api_key_required = true and a new request parameter:
+    updated = apigw.update_method(**key, patchOperations=[
+        {"op": "replace", "path": "/apiKeyRequired", "value": "true"},
+        {"op": "add", "path": "/requestParameters/method.request.header.X-Trace", "value": "false"}])
+    assert updated["apiKeyRequired"] is True
+    assert apigw.get_method(**key)["requestParameters"] == {"method.request.header.X-Trace": False}
+
+    other = fn.replace("function:f/", "function:g/")
+    apigw.update_integration(**key, patchOperations=[{"op": "replace", "path": "/uri", "value": other},
+                                                     {"op": "replace", "path": "/timeoutInMillis", "value": "1500"}])
+    got = apigw.get_integration(**key)
+    assert (got["uri"], got["timeoutInMillis"]) == (other, 1500)
+
+    for bad in ({"op": "replace", "path": "/timeoutInMillis", "value": "30000"}, {"op": "replace", "path": "/nope", "value": "x"}):
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            apigw.update_integration(**key, patchOperations=[{"op": "replace", "path": "/uri", "value": fn}, bad])
+        assert err.value.response["Error"]["Code"] == "BadRequestException"
+    assert apigw.get_integration(**key)["uri"] == other  # nothing of a refused patch was applied
