@@ -75,3 +75,34 @@ def test_plain_message_and_other_topics(sns: Any, tmp_path: Path) -> None:
     [mail] = list((tmp_path / "me@example.com").glob("*.eml"))
     assert read(mail).get_content().startswith("plain text\n\n--\n")
     assert not (tmp_path / "someone@example.com").exists()
+
+
+def test_sns_metrics_count_publishes_deliveries_and_failures(sns: Any) -> None:
+    import datetime as dt
+
+    import boto3
+
+    from orchestrator.dataplane.monitoring.sns_metrics import SnsMetrics
+    from orchestrator.embedded import moto_compat
+
+    moto_compat.apply(moto_compat.patch_cloudwatch_statistics)
+    topic = sns.create_topic(Name="trigger")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint="arn:aws:lambda:us-east-1:123456789012:function:gone")
+    metrics = SnsMetrics()
+    for _ in range(2):
+        metrics(published(topic, "0123456789"))
+    metrics.flush()
+    cw = boto3.client("cloudwatch")
+    now = dt.datetime.now(dt.UTC)
+
+    def total(name: str, stat: str = "Sum") -> float:
+        points = cw.get_metric_statistics(Namespace="AWS/SNS", MetricName=name, Statistics=[stat], Period=3600,
+                                          Dimensions=[{"Name": "TopicName", "Value": "trigger"}],
+                                          StartTime=now - dt.timedelta(hours=1), EndTime=now + dt.timedelta(minutes=1))["Datapoints"]
+        return sum(p[stat] for p in points)
+
+    assert total("NumberOfMessagesPublished") == 2
+    assert total("NumberOfNotificationsDelivered") == 2  # the e-mail, twice
+    assert total("NumberOfNotificationsFailed") == 2  # the missing function, twice
+    assert total("PublishSize", "Maximum") == 10

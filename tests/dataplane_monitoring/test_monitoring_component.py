@@ -56,6 +56,16 @@ def test_alarm_fires_and_emails_the_subscriber(control_plane: ControlPlane) -> N
     assert 'your Amazon CloudWatch Alarm "demo-api-5xx" in the US East (N. Virginia) region has entered the ALARM' in body
     assert "- MetricName:                          5XXError" in body and "[ApiName = demo-api] [Stage = local]" in body
 
+    def published() -> float:  # AWS/SNS metrics of the alarm's notification, flushed within seconds
+        points = cw.get_metric_statistics(
+            Namespace="AWS/SNS", MetricName="NumberOfNotificationsDelivered", Statistics=["Sum"], Period=3600,
+            Dimensions=[{"Name": "TopicName", "Value": "endpoint-alarms"}],
+            StartTime=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), EndTime=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),
+        )["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    assert wait_for(published, timeout=15) >= 1
+
     with urllib.request.urlopen(control_plane.url + "/_orchestrator/health", timeout=5) as response:
         health = json.loads(response.read())["components"]["monitoring"]
     assert health["alarms"]["transitions"] >= 1 and health["emails_written"] >= 1
