@@ -7,6 +7,7 @@ import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +71,44 @@ def _no_leaked_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     for pid in leaked:  # clean up so a failure does not leave them behind, then fail loudly
         os.kill(pid, signal.SIGKILL)
     assert not leaked, f"embedded server processes leaked by the tests: {leaked}"
+
+
+class LocalEnvOnMoto:
+    """The ``local`` environment with its control plane replaced by a ThreadedMotoServer on a free port."""
+
+    def __init__(self, env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.env = env
+        self._monkeypatch = monkeypatch
+
+    def used_by(self, *modules: str) -> Any:
+        """Make ``orchestrator.<module>.load_environment`` return this environment; returns it."""
+        for module in modules:
+            self._monkeypatch.setattr(f"orchestrator.{module}.load_environment", lambda _name: self.env)
+        return self.env
+
+
+@pytest.fixture
+def local_env_on_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalEnvOnMoto]:
+    """For commands tested against moto in this process (no embedded service, no data plane)."""
+    import dataclasses
+    import json
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    from orchestrator.config import load_environment
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    real = load_environment("local")
+    data = json.loads(json.dumps(real.data))
+    data["target"]["control_plane_port"] = port
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SSM"):
+        monkeypatch.delenv(var, raising=False)
+    try:
+        yield LocalEnvOnMoto(dataclasses.replace(real, data=data), monkeypatch)
+    finally:
+        server.stop()

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
-import socket
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +12,7 @@ import boto3
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.config import Environment, load_environment
+from orchestrator.config import Environment
 from orchestrator.dashboards.metric_data import Series
 from orchestrator.dashboards.render import render
 from orchestrator.dashboards.widgets import DashboardBodyError, MetricLine, parse_body
@@ -74,32 +71,11 @@ def test_render_lays_widgets_on_the_grid(tmp_path: Path) -> None:
     assert width == 24 * 0.75 * 80 and height > 12 * 0.75 * 80  # 24 columns, 12 rows (+ the title)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Environment]:
-    """The local environment, its control plane a ThreadedMotoServer with the CloudWatch patches."""
-    from moto.server import ThreadedMotoServer
-
+def moto_env(local_env_on_moto: Any) -> Environment:
+    """The local environment on a moto server in this process, with the CloudWatch statistics patch."""
     moto_compat.apply(moto_compat.patch_cloudwatch_statistics)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    real = load_environment("local")
-    data = json.loads(json.dumps(real.data))
-    data["target"]["control_plane_port"] = port
-    env = dataclasses.replace(real, data=data)
-    monkeypatch.setattr("orchestrator.commands.dashboard.load_environment", lambda _name: env)
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(var, raising=False)
-    try:
-        yield env
-    finally:
-        server.stop()
+    return local_env_on_moto.used_by("commands.dashboard")
 
 
 def test_command_draws_the_monitor_dashboard_with_percentiles(moto_env: Environment, tmp_path: Path, capsys: Any) -> None:

@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import socket
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.config import Environment, load_environment
+from orchestrator.config import Environment
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Environment]:
+def moto_env(local_env_on_moto: Any) -> Environment:
     """The local environment, its embedded control plane replaced by a ThreadedMotoServer."""
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    real = load_environment("local")
-    data = json.loads(json.dumps(real.data))
-    data["target"]["control_plane_port"] = port
-    env = dataclasses.replace(real, data=data)
-    for module in ("commands.trigger_tests", "commands.test_results", "loadtest.run"):
-        monkeypatch.setattr(f"orchestrator.{module}.load_environment", lambda _name: env)
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SSM"):
-        monkeypatch.delenv(var, raising=False)
-    try:
-        yield env
-    finally:
-        server.stop()
+    return local_env_on_moto.used_by("commands.trigger_tests", "commands.test_results", "loadtest.run")
 
 
 def _client(env: Environment, service: str):
