@@ -79,8 +79,6 @@ def moto_env(local_env_on_moto: Any) -> Environment:
 
 
 def test_command_draws_the_monitor_dashboard_with_percentiles(moto_env: Environment, tmp_path: Path, capsys: Any) -> None:
-    from orchestrator.dashboards.widgets import MetricLine as _  # noqa: F401 - the module under test loads
-
     cw = boto3.client("cloudwatch", region_name=moto_env.region, endpoint_url=f"http://127.0.0.1:{moto_env.control_plane_port}",
                       aws_access_key_id="t", aws_secret_access_key="t")
     name = "text-classification-local-monitor"
