@@ -14,7 +14,8 @@ Event kinds (``Event.kind``) and ``Event.detail`` keys:
 
 =====================================  ==========================================================
 ``sagemaker.endpoint.created``         endpoint_name, endpoint_arn, endpoint_config_name
-``sagemaker.endpoint.updated``         endpoint_name, endpoint_arn, endpoint_config_name
+``sagemaker.endpoint.updated``         endpoint_name, endpoint_arn, endpoint_config_name; capacity_update
+                                       (UpdateEndpointWeightsAndCapacities)
 ``sagemaker.endpoint.deleted``         endpoint_name
 ``lambda.function.created``            function_name, function_arn
 ``lambda.function.code_updated``       function_name, function_arn
@@ -196,7 +197,8 @@ def install(bus: EventBus) -> None:
         _observe(SageMakerModelBackend, "update_endpoint", "sagemaker.endpoint.updated", _endpoint_detail)
     _observe(  # AWS scales a variant's instances or changes its weight without a new configuration
         SageMakerModelBackend, "update_endpoint_weights_and_capacities", "sagemaker.endpoint.updated",
-        lambda b, a, k, r: _endpoint_detail(b, a, k, b.endpoints[_arg(a, k, 0, "endpoint_name")]),
+        lambda b, a, k, r: {**_endpoint_detail(b, a, k, b.endpoints[_arg(a, k, 0, "endpoint_name")]),
+                            "capacity_update": True},
     )
     _observe(
         SageMakerModelBackend, "delete_endpoint", "sagemaker.endpoint.deleted",

@@ -209,8 +209,9 @@ def test_data_plane_in_its_own_process(tmp_path: Path, model_factory: Callable[.
 def test_scaling_adds_and_removes_instances_without_restarting_the_others(
     runtime: LocalSageMakerRuntime, model_factory: Callable[..., Path], smr: Any
 ) -> None:
-    """A new instance count for the same model (UpdateEndpointWeightsAndCapacities, autoscaling) starts
-    or drains only the difference: the instances that stay keep their processes, and no request fails."""
+    """A new instance count for the same model, in place (UpdateEndpointWeightsAndCapacities, autoscaling),
+    starts or drains only the difference: the instances that stay keep their processes, and no request
+    fails. (An UpdateEndpoint to a new count brings up new instances: test_endpoint_status.)"""
     import dataclasses
 
     d = model_factory()
@@ -218,14 +219,15 @@ def test_scaling_adds_and_removes_instances_without_restarting_the_others(
     runtime.apply(one)
     first = worker_pids(runtime, "scale")
     with hammering(smr, "scale", "pid") as (pids, failures):
-        three = dataclasses.replace(one, variants=(dataclasses.replace(one.variants[0], instance_count=3, weight=2.0),))
+        three = dataclasses.replace(one, variants=(dataclasses.replace(one.variants[0], instance_count=3, weight=2.0),),
+                                    in_place=True)
         state = runtime.apply(three)
         assert state.status == "InService" and state.variants == {"a": 3}
         scaled = worker_pids(runtime, "scale")
         assert len(scaled) == 3 and set(first) <= set(scaled)  # the first instance kept its worker
         time.sleep(0.5)
         served_by = set(pids)
-        state = runtime.apply(dataclasses.replace(one, variants=(dataclasses.replace(one.variants[0], instance_count=1),)))
+        state = runtime.apply(dataclasses.replace(one, in_place=True))
         assert state.status == "InService" and state.variants == {"a": 1}
         time.sleep(0.3)
     assert failures == []

@@ -18,6 +18,7 @@ with AWS_ENDPOINT_URL alone reach real models too.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.client
 import logging
@@ -205,6 +206,8 @@ class SageMakerHostingComponent:
 
         try:
             spec = spec_from_moto(event.account_id, event.region, name)
+            if event.detail.get("capacity_update"):
+                spec = dataclasses.replace(spec, in_place=True)
         except KeyError as exc:
             self.errors.append(f"{name}: {exc}")
             outcome("Failed", f"Could not read the endpoint configuration: {exc}")

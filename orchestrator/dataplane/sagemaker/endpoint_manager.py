@@ -157,9 +157,14 @@ class EndpointManager:
                 for vspec in spec.variants:
                     attempting = vspec
                     old = reusable.get(vspec.variant_name)
-                    if old is not None and old.spec.model.key() == vspec.model.key():
-                        # Same model: the instances keep serving; only the count (scaling) and the
-                        # weight may change, as UpdateEndpointWeightsAndCapacities does on AWS.
+                    same_model = old is not None and old.spec.model.key() == vspec.model.key()
+                    if old is not None and same_model and not spec.in_place and len(old.instances) == max(1, vspec.instance_count):
+                        # UpdateEndpoint leaving a variant as it was (a weight at most): it keeps serving.
+                        new_variants.append(LiveVariant(vspec, old.instances, old.model_dir, old.counters))
+                        continue
+                    if old is not None and same_model and spec.in_place:
+                        # UpdateEndpointWeightsAndCapacities: the instances keep serving; only the count
+                        # (scaling: start or drain the difference) and the weight change, as on AWS.
                         keep = old.instances[: max(1, vspec.instance_count)]
                         extra: list[ModelInstance] = []
                         if vspec.instance_count > len(keep):

@@ -76,6 +76,9 @@ class EndpointSpec:
     config_name: str
     variants: tuple[VariantSpec, ...]
     data_capture: DataCaptureSpec | None = None
+    # True for UpdateEndpointWeightsAndCapacities: scale the running variants in place (start or drain
+    # only the difference). An UpdateEndpoint brings up new instances for a changed variant instead.
+    in_place: bool = False
 
 
 @dataclass
@@ -147,4 +150,5 @@ def spec_from_dict(data: Mapping[str, Any]) -> EndpointSpec:
             **{**capture, "csv_content_types": tuple(capture.get("csv_content_types", ())),
                "json_content_types": tuple(capture.get("json_content_types", ()))}
         ),
+        in_place=bool(data.get("in_place", False)),
     )
