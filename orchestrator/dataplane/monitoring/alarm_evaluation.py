@@ -74,7 +74,8 @@ class Decision:
     reason_data: str  # JSON, AWS's StateReasonData
 
 
-def _stamp(moment: datetime) -> str:
+def stamp(moment: datetime) -> str:
+    """CloudWatch's timestamp in alarm documents: ``2026-11-26T07:32:00.000+0000``."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
@@ -90,14 +91,14 @@ def _reason_data(rule: AlarmRule, points: Sequence[Datapoint], query_date: datet
     present = [p for p in points if p.value is not None]
     data: dict[str, object] = {
         "version": "1.0",
-        "queryDate": _stamp(query_date),
-        "startDate": _stamp(points[0].start) if points else _stamp(query_date),
+        "queryDate": stamp(query_date),
+        "startDate": stamp(points[0].start) if points else stamp(query_date),
         "statistic": rule.statistic,
         "period": rule.period,
         "recentDatapoints": recent,
         "threshold": rule.threshold,
         "evaluatedDatapoints": [
-            {"timestamp": _stamp(p.start), "sampleCount": p.sample_count, "value": p.value}
+            {"timestamp": stamp(p.start), "sampleCount": p.sample_count, "value": p.value}
             for p in sorted(present, key=lambda p: p.start, reverse=True)
         ],
     }

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from orchestrator.dataplane.monitoring.alarm_evaluation import stamp
+
 SUBJECT_MAX = 100  # SNS subjects are at most 100 characters
 
 
@@ -29,10 +31,6 @@ class Transition:
     reason: str
     reason_data: str
     at: datetime
-
-
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
 @functools.cache
