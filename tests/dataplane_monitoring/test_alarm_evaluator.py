@@ -11,28 +11,21 @@ import pytest
 
 from orchestrator.dataplane.monitoring import alarm_evaluator
 from orchestrator.dataplane.monitoring.alarm_evaluator import AlarmEvaluator
-from orchestrator.embedded import moto_compat
 
 NOW = datetime(2026, 11, 26, 7, 33, 12, tzinfo=UTC)
 DIMS = [{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "model-a"}]
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def aws(in_process_aws: None) -> Iterator[dict[str, Any]]:
     import boto3
-    from moto import mock_aws
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    moto_compat.apply(moto_compat.patch_cloudwatch_statistics, moto_compat.patch_cloudwatch_alarm_initial_state,
-                      moto_compat.patch_cloudwatch_alarm_history)
-    with mock_aws():
-        sns, sqs = boto3.client("sns"), boto3.client("sqs")
-        topic = sns.create_topic(Name="alarms")["TopicArn"]
-        queue = sqs.create_queue(QueueName="alarm-inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        yield {"cw": boto3.client("cloudwatch"), "sqs": sqs, "queue": queue, "topic": topic}
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alarm-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    yield {"cw": boto3.client("cloudwatch"), "sqs": sqs, "queue": queue, "topic": topic}
 
 
 def put_alarm(cw: Any, topic: str, **kw: Any) -> None:

@@ -16,14 +16,10 @@ from orchestrator.embedded.events import Event
 
 
 @pytest.fixture
-def sns(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def sns(in_process_aws: None) -> Iterator[Any]:
     import boto3
-    from moto import mock_aws
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield boto3.client("sns")
+    yield boto3.client("sns")
 
 
 def published(topic: str, message: str, structure: str | None = None, attributes: dict[str, Any] | None = None) -> Event:
@@ -83,9 +79,7 @@ def test_sns_metrics_count_publishes_deliveries_and_failures(sns: Any) -> None:
     import boto3
 
     from orchestrator.dataplane.monitoring.sns_metrics import SnsMetrics
-    from orchestrator.embedded import moto_compat
 
-    moto_compat.apply(moto_compat.patch_cloudwatch_statistics)
     topic = sns.create_topic(Name="trigger")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
     sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint="arn:aws:lambda:us-east-1:123456789012:function:gone")

@@ -10,33 +10,25 @@ from typing import Any
 import pytest
 
 from orchestrator.dataplane.monitoring.alarm_evaluator import AlarmEvaluator
-from orchestrator.embedded import moto_compat
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 RESOURCE = "endpoint/ep/variant/model-a"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def aws(in_process_aws: None) -> Iterator[dict[str, Any]]:
     import boto3
-    from moto import mock_aws
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    moto_compat.apply(moto_compat.patch_cloudwatch_statistics, moto_compat.patch_cloudwatch_alarm_initial_state,
-                      moto_compat.patch_cloudwatch_alarm_history, moto_compat.patch_sagemaker_target_tracking_alarms,
-                      moto_compat.patch_application_autoscaling_activities)
-    with mock_aws():
-        sm, aas = boto3.client("sagemaker"), boto3.client("application-autoscaling")
-        sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-                        PrimaryContainer={"Image": "i", "ModelDataUrl": "s3://b/m.tar.gz"})
-        sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
-            {"VariantName": "model-a", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.c5.large",
-             "InitialVariantWeight": 1.0}])
-        sm.create_endpoint(EndpointName="ep", EndpointConfigName="c")
-        aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=RESOURCE,
-                                     ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1, MaxCapacity=4)
-        yield {"sm": sm, "aas": aas, "cw": boto3.client("cloudwatch")}
+    sm, aas = boto3.client("sagemaker"), boto3.client("application-autoscaling")
+    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+                    PrimaryContainer={"Image": "i", "ModelDataUrl": "s3://b/m.tar.gz"})
+    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "model-a", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.c5.large",
+         "InitialVariantWeight": 1.0}])
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="c")
+    aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=RESOURCE,
+                                 ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1, MaxCapacity=4)
+    yield {"sm": sm, "aas": aas, "cw": boto3.client("cloudwatch")}
 
 
 def policy(aas: Any, **config: Any) -> None:
