@@ -133,3 +133,16 @@ class InProcessLambda:
 
         wait_for(enough, timeout=timeout, interval=0.05)
         return received
+
+
+def lambda_proxy_uri(function_arn: str, region: str = "us-east-1") -> str:
+    return f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+
+
+def put_proxy_method(apigw: Any, api_id: str, resource_id: str, method: str, uri: str, *,
+                     key_required: bool = False, **integration: Any) -> None:
+    """A method with no authorizer and its AWS_PROXY integration (what the api-hosting module makes)."""
+    apigw.put_method(restApiId=api_id, resourceId=resource_id, httpMethod=method, authorizationType="NONE",
+                     apiKeyRequired=key_required)
+    apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod=method, type="AWS_PROXY",
+                          integrationHttpMethod="POST", uri=uri, **integration)

@@ -16,7 +16,7 @@ import pytest
 
 from orchestrator.embedded.testing import ControlPlane
 
-from .helpers import log_messages, metric_total, wait_for
+from .helpers import lambda_proxy_uri, log_messages, metric_total, put_proxy_method, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -90,18 +90,8 @@ def make_api(
     api_id = apigw.create_rest_api(name=name, apiKeySource="HEADER")["id"]
     root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
     resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="text")["id"]
-    apigw.put_method(
-        restApiId=api_id, resourceId=resource, httpMethod="POST", authorizationType="NONE", apiKeyRequired=True
-    )
-    apigw.put_integration(
-        restApiId=api_id,
-        resourceId=resource,
-        httpMethod="POST",
-        type="AWS_PROXY",
-        integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
-        **({"timeoutInMillis": integration_timeout_ms} if integration_timeout_ms else {}),
-    )
+    put_proxy_method(apigw, api_id, resource, "POST", lambda_proxy_uri(fn_arn), key_required=True,
+                     **({"timeoutInMillis": integration_timeout_ms} if integration_timeout_ms else {}))
     apigw.create_deployment(restApiId=api_id, stageName="local")
     key = apigw.create_api_key(name=f"{name}-key", enabled=True)
     plan = apigw.create_usage_plan(
@@ -269,23 +259,8 @@ def test_resource_tree_of_a_deployed_api(control_plane: ControlPlane, deploy: Ca
     items = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="items")["id"]
     item = apigw.create_resource(restApiId=api_id, parentId=items, pathPart="{id}")["id"]
     greedy = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="{proxy+}")["id"]
-    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn_arn}/invocations"
     for resource, method, key_required in ((item, "GET", True), (item, "ANY", False), (greedy, "ANY", False)):
-        apigw.put_method(
-            restApiId=api_id,
-            resourceId=resource,
-            httpMethod=method,
-            authorizationType="NONE",
-            apiKeyRequired=key_required,
-        )
-        apigw.put_integration(
-            restApiId=api_id,
-            resourceId=resource,
-            httpMethod=method,
-            type="AWS_PROXY",
-            integrationHttpMethod="POST",
-            uri=uri,
-        )
+        put_proxy_method(apigw, api_id, resource, method, lambda_proxy_uri(fn_arn), key_required=key_required)
     apigw.create_deployment(restApiId=api_id, stageName="s", variables={"color": "blue"})
     base = fast_base_url(control_plane) + f"/restapis/{api_id}/s/_user_request_"
 

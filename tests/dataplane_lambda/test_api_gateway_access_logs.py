@@ -21,7 +21,7 @@ import pytest
 from orchestrator.dataplane.apigateway.access_log import SUPPORTED_VARIABLES, AccessLogFormat, AccessRecord
 from orchestrator.embedded.testing import ControlPlane
 
-from .helpers import wait_for
+from .helpers import lambda_proxy_uri, put_proxy_method, wait_for
 from .test_api_gateway import PROXY, Api, make_api, request
 
 pytestmark = pytest.mark.timeout(60)
@@ -281,15 +281,7 @@ def test_access_log_events_are_flushed_at_stop_after_the_requests_in_flight(in_p
     api_id = apigw.create_rest_api(name="slow-api")["id"]
     root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
     resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="slow")["id"]
-    apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod="GET", authorizationType="NONE")
-    apigw.put_integration(
-        restApiId=api_id,
-        resourceId=resource,
-        httpMethod="GET",
-        type="AWS_PROXY",
-        integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
-    )
+    put_proxy_method(apigw, api_id, resource, "GET", lambda_proxy_uri(fn_arn))
     apigw.create_deployment(restApiId=api_id, stageName="s")
     logs.create_log_group(logGroupName="access")
     arn = logs.describe_log_groups(logGroupNamePrefix="access")["logGroups"][0]["arn"]

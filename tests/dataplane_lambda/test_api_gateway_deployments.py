@@ -11,6 +11,7 @@ import pytest
 
 from orchestrator.embedded.testing import ControlPlane
 
+from .helpers import lambda_proxy_uri, put_proxy_method
 from .test_api_gateway import PROXY, fast_base_url, make_api, request
 
 pytestmark = pytest.mark.timeout(60)
@@ -28,28 +29,14 @@ MISSING = (403, {"message": "Missing Authentication Token"})
 
 def lambda_uri(control_plane: ControlPlane, function_name: str) -> str:
     arn = control_plane.client("lambda").get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
-    return f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"
+    return lambda_proxy_uri(arn)
 
 
 def add_route(apigw: Any, api_id: str, parent_id: str, path_part: str, method: str, uri: str) -> str:
     """A resource ``path_part`` below ``parent_id`` with ``method`` (no API key) -> ``uri``; its id."""
     resource = apigw.create_resource(restApiId=api_id, parentId=parent_id, pathPart=path_part)["id"]
-    put_method(apigw, api_id, resource, method, uri)
+    put_proxy_method(apigw, api_id, resource, method, uri)
     return str(resource)
-
-
-def put_method(apigw: Any, api_id: str, resource_id: str, method: str, uri: str) -> None:
-    apigw.put_method(
-        restApiId=api_id, resourceId=resource_id, httpMethod=method, authorizationType="NONE", apiKeyRequired=False
-    )
-    apigw.put_integration(
-        restApiId=api_id,
-        resourceId=resource_id,
-        httpMethod=method,
-        type="AWS_PROXY",
-        integrationHttpMethod="POST",
-        uri=uri,
-    )
 
 
 def switch(apigw: Any, api_id: str, stage: str, deployment_id: str) -> None:
@@ -66,7 +53,7 @@ def test_a_method_added_after_the_deployment_is_served_once_redeployed(
     api = make_api(control_plane, deploy({"app.py": PROXY}))
     apigw = control_plane.client("apigateway")
     resource = next(r["id"] for r in apigw.get_resources(restApiId=api.api_id)["items"] if r["path"] == "/text")
-    put_method(apigw, api.api_id, resource, "GET", lambda_uri(control_plane, deploy({"app.py": PROXY})))
+    put_proxy_method(apigw, api.api_id, resource, "GET", lambda_uri(control_plane, deploy({"app.py": PROXY})))
 
     assert request(api.fast_url, method="GET")[::2] == MISSING  # not deployed yet
     assert request(api.control_url, method="GET")[::2] == MISSING  # the control plane's port serves the same
@@ -90,7 +77,7 @@ def test_an_integration_changed_after_the_deployment_keeps_its_old_target_until_
     url = fast_base_url(control_plane) + f"/restapis/{api_id}/live/_user_request_/who"
     assert request(url, method="GET")[::2] == (200, {"who": "old", "path": "/who"})
 
-    put_method(apigw, api_id, resource, "GET", lambda_uri(control_plane, new))  # PutIntegration replaces it
+    put_proxy_method(apigw, api_id, resource, "GET", lambda_uri(control_plane, new))  # PutIntegration replaces it
     assert apigw.get_integration(restApiId=api_id, resourceId=resource, httpMethod="GET")["uri"].endswith(
         f":function:{new}/invocations"
     )
