@@ -128,3 +128,24 @@ def test_no_scaling_while_the_endpoint_changes_or_scaling_is_suspended(aws: dict
     traffic(cw, T0 + timedelta(minutes=3), 1, 300.0)
     evaluator.evaluate_once()
     assert instances(sm) == 1 and activities(aas, not_scaled=True)[0]["StatusMessage"] == "dynamic scaling is suspended"
+
+
+def test_a_step_scaling_policy_action_is_not_run_nor_recorded(aws: dict[str, Any]) -> None:
+    """Only target tracking is emulated: an alarm whose action is a step scaling policy changes state,
+    scales nothing and records no executed action (the evaluator logs it once as not emulated)."""
+    sm, aas, cw = aws["sm"], aws["aas"], aws["cw"]
+    arn = aas.put_scaling_policy(
+        PolicyName="steps", ServiceNamespace="sagemaker", ResourceId=RESOURCE,
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount", PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [
+            {"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]})["PolicyARN"]
+    cw.put_metric_alarm(AlarmName="steps", Namespace="AWS/SageMaker", MetricName="InvocationsPerInstance",
+                        Dimensions=[{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "model-a"}],
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=70.0,
+                        ComparisonOperator="GreaterThanThreshold", AlarmActions=[arn])
+    traffic(cw, T0, 3, 300.0)
+    AlarmEvaluator(interval=3600, clock=lambda: T0 + timedelta(minutes=3, seconds=5)).evaluate_once()
+    assert cw.describe_alarms(AlarmNames=["steps"])["MetricAlarms"][0]["StateValue"] == "ALARM"
+    assert instances(sm) == 1 and activities(aas, not_scaled=True) == []
+    history = cw.describe_alarm_history(AlarmName="steps")["AlarmHistoryItems"]
+    assert [h for h in history if h["HistoryItemType"] == "Action"] == []

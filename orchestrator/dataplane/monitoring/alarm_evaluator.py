@@ -220,8 +220,7 @@ class AlarmEvaluator:
         """Run one action; ``False`` for a kind that is not emulated (nothing ran)."""
         parts = arn.split(":")
         service = parts[2] if len(parts) > 5 else ""
-        if service == "autoscaling":
-            self._scale(arn, t.alarm, t.reason_data, t.at)
+        if service == "autoscaling" and self._scale(arn, t.alarm, t.reason_data, t.at) is not None:
             return True
         if service == "sns":
             from moto.sns.models import sns_backends
@@ -242,7 +241,8 @@ class AlarmEvaluator:
             return True
         if arn not in self._unsupported:
             self._unsupported.add(arn)
-            log.warning("alarm action %s is not emulated locally (only SNS topics and Lambda functions)", arn)
+            log.warning("alarm action %s is not emulated locally (only SNS topics, Lambda functions and target "
+                        "tracking on SageMaker variants)", arn)
         return False
 
     def health(self) -> dict[str, Any]:
