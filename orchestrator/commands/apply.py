@@ -8,7 +8,7 @@ from orchestrator import deploy
 from orchestrator.commands._deploy_args import add_env_and_stacks
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("apply", help="package, render and apply the stacks in dependency order")
     add_env_and_stacks(parser)
     parser.add_argument("--auto-approve", action="store_true", help="apply without asking (needed with no terminal)")

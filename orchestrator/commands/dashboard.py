@@ -21,7 +21,7 @@ from orchestrator.dashboards.widgets import DashboardBodyError, parse_body
 from orchestrator.loadtest.durations import seconds
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("dashboard", help="draw a deployed CloudWatch dashboard as a PNG",
                               description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--env", required=True, metavar="NAME", help="environment name or path")

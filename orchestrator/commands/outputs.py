@@ -9,7 +9,7 @@ from orchestrator.config import load_environment
 from orchestrator.outputs import environment_outputs, format_outputs
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("outputs", help="show the API URL, endpoint, buckets, dashboards and topics")
     parser.add_argument(
         "--env", required=True, metavar="NAME", help="environment file in environments/ or a path to one"

@@ -10,7 +10,7 @@ from orchestrator.commands._deploy_args import add_env_and_stacks
 from orchestrator.terraform.plan_report import render_markdown
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("plan", help="show what apply would change, stack by stack")
     add_env_and_stacks(parser)
     parser.add_argument(

@@ -12,8 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+import jsonschema
+from jsonschema.exceptions import ValidationError
 
 from orchestrator.config.sources import json_type
 from orchestrator.errors import Problem

@@ -71,7 +71,7 @@ class TerraformResult:
         return "\n".join(p for p in parts if p)
 
 
-class _CommandBuilder(Terraform):  # type: ignore[misc]
+class _CommandBuilder(Terraform):
     """python-terraform used only to build command lines.
 
     Its constructor reads the working directory's state file, which another process may be

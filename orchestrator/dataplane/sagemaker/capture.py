@@ -110,7 +110,7 @@ class _Encoder:
             _dumps(content_type), mode, _dumps(text), encoding)
 
 
-_dumps = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_dumps = json.encoder.encode_basestring_ascii
 
 
 # (epoch seconds, input content type, input body, output content type, output body, inference id)
