@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator import deploy  # noqa: E402
-from orchestrator.embedded.testing import running_control_plane  # noqa: E402
-from orchestrator.terraform.progress import ProgressReporter, StackOutcome  # noqa: E402
+from orchestrator import deploy
+from orchestrator.embedded.testing import running_control_plane
+from orchestrator.terraform.progress import ProgressReporter, StackOutcome
 
 TARGETS = {"cold apply": 90.0, "no-op apply": 30.0, "plan": 20.0}
 

@@ -187,7 +187,7 @@ def build_model(dest: Path) -> Path:
 
 def parse_wrk(out: str) -> dict[str, float]:
     def lat(label: str) -> float:
-        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
         if not m:
             return float("nan")
         v = float(m.group(1))

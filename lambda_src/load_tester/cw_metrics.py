@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 RESPONSE_TIME = "ResponseTime"
 COUNT_METRICS = ("StatusSuccess", "StatusError", "TestSuccess", "TestFail")

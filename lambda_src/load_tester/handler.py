@@ -78,7 +78,7 @@ class Settings:
     max_in_flight: int
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = {name: (os.environ.get(name) or "").strip() for name in (
             "METRIC_NAMESPACE", "STAGE", "API_URL_BASE", "API_INVOKE_URL", "API_KEY_PARAMETER")}
         missing = [name for name in ("METRIC_NAMESPACE", "STAGE") if not env[name]]

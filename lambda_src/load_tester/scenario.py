@@ -21,8 +21,9 @@ Message format, as in the original project, plus two additions (``RatePerSec``, 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 METRIC_TYPE_PREFIX = "ApiGateway"
 

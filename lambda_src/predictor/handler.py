@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import failures
 import replies
@@ -44,7 +45,7 @@ class Settings:
     max_body_bytes: int
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         endpoint = os.environ.get("SAGEMAKER_ENDPOINT", "").strip()
         if not endpoint:
             raise ConfigurationError("SAGEMAKER_ENDPOINT is not set")

@@ -17,8 +17,9 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 ALLOWED_FIELDS = ("sentence", "sentences", "variant")
 VARIANT_HEADER = "x-target-variant"

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import boto3
 import pytest
 from botocore.config import Config
-
 from dataplane_helpers import ECHO, write_model
 
 from orchestrator.dataplane.sagemaker import InMemoryMetricsSink, LocalDirCaptureSink, LocalSageMakerRuntime
+
 
 @pytest.fixture
 def model_factory(tmp_path: Path) -> Callable[..., Path]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,7 +17,6 @@ from dataplane_helpers import endpoint
 
 from orchestrator.dataplane.sagemaker import DataCaptureSpec, InMemoryMetricsSink, LocalSageMakerRuntime
 from orchestrator.dataplane.sagemaker.capture import CaptureWriter, EndpointCapture, LocalDirCaptureSink
-
 
 pytestmark = pytest.mark.timeout(120)  # a hung worker or socket must fail the test, not CI
 
@@ -62,7 +62,7 @@ def test_every_answered_request_is_captured_once_with_the_reference_layout(
     d = model_factory(TRANSFORM)
     env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "2", "SAGEMAKER_TS_BATCH_SIZE": "8", "SAGEMAKER_TS_MAX_BATCH_DELAY": "5"}
     runtime.apply(endpoint("cap", ("a", d, 1.0, env), ("b", d, 1.0, env), capture=capture_spec()))
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     def call(i: int) -> str:
         r = smr.invoke_endpoint(EndpointName="cap", Body=json.dumps({"i": i}).encode(), ContentType="application/json", InferenceId=f"id-{i}")
@@ -180,7 +180,7 @@ def test_metrics_names_units_and_dimensions(runtime: LocalSageMakerRuntime, mode
 
 def test_a_buffer_spanning_an_hour_boundary_becomes_one_file_per_utc_hour() -> None:
     cap = EndpointCapture("ep", DataCaptureSpec(True, "s3://bucket/capture", 100.0))
-    at = [datetime(2026, 11, 25, h, m, s, ms * 1000, tzinfo=timezone.utc).timestamp()
+    at = [datetime(2026, 11, 25, h, m, s, ms * 1000, tzinfo=UTC).timestamp()
           for h, m, s, ms in ((22, 59, 59, 500), (22, 59, 59, 900), (23, 0, 0, 250), (23, 30, 1, 7))]
     items = [(t, "application/json", b"{}", "application/json", b"{}", "") for t in at]
     files = cap.files("variant-a", items)

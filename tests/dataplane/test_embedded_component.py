@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from dataplane_helpers import ECHO
 
 pytest.importorskip("moto")
-from orchestrator.embedded.testing import running_control_plane  # noqa: E402
+from orchestrator.embedded.testing import running_control_plane
 
 pytestmark = pytest.mark.integration
 COMPONENT = "orchestrator.dataplane.sagemaker.component:factory"

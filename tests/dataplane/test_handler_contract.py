@@ -12,12 +12,12 @@ from orchestrator.dataplane.sagemaker.worker import (
     HandlerContractError,
     HandlerService,
     WireRequest,
+    WireResponse,
     decode_requests,
     decode_responses,
     encode_requests,
     encode_responses,
     split_frames,
-    WireResponse,
 )
 
 

@@ -8,18 +8,17 @@ import tarfile
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from dataplane_helpers import ECHO, endpoint
 
 from orchestrator.dataplane.sagemaker import LocalSageMakerRuntime
 from orchestrator.dataplane.sagemaker import instance as instance_module
-
-from dataplane_helpers import ECHO, endpoint
-
 
 pytestmark = pytest.mark.timeout(120)  # a hung worker or socket must fail the test, not CI
 

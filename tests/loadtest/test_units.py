@@ -239,10 +239,10 @@ def test_a_rate_above_the_usage_plan_throttle_is_called_out_before_the_run() -> 
 def test_the_throttle_warning_is_printed_for_the_environments_api(
     monkeypatch: pytest.MonkeyPatch, fake_server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from .helpers import target
-
     from orchestrator.cli import main
     from orchestrator.loadtest import run
+
+    from .helpers import target
 
     url = fake_server("fixed")
     monkeypatch.setattr(run, "resolve_target", lambda args, env, cases: target(url))  # no deployed API here

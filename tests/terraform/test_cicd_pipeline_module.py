@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 import yaml
-
 from tfhelpers import MODULES, ModulePlanner, VariablesChecker, resources_of, type_counts
 
 pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH")

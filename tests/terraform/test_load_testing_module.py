@@ -6,7 +6,6 @@ import json
 import shutil
 
 import pytest
-
 from tfhelpers import MODULES, ModulePlanner, VariablesChecker, resources_of, type_counts
 
 pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH")

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tfhelpers import MODULES, STACKS, normalize
 
 pytestmark = [

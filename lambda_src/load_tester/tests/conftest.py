@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_tester_testkit import API_KEY, KEY_PARAMETER, NAMESPACE, STAGE, FakeApi, load_handler  # noqa: E402
+from load_tester_testkit import API_KEY, KEY_PARAMETER, NAMESPACE, STAGE, FakeApi, load_handler
 
 FAKE_AWS_ENV = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from predictor_testkit import ENDPOINT, load_handler  # noqa: E402
+from predictor_testkit import ENDPOINT, load_handler
 
 
 @pytest.fixture(autouse=True)

@@ -24,8 +24,8 @@ from orchestrator.dataplane.sagemaker.spec import (
 
 __all__ = [
     "CloudWatchMetricsSink",
-    "DataPlaneProcess",
     "DataCaptureSpec",
+    "DataPlaneProcess",
     "EndpointSpec",
     "EndpointState",
     "InMemoryMetricsSink",

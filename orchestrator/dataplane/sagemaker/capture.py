@@ -32,7 +32,7 @@ import random
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -196,7 +196,7 @@ class EndpointCapture:
         second = int(t)
         if second != self._second:
             self._second = second
-            self._stamp = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._events += 1
         event_id = "%s-%012x" % (self._event_prefix, self._events)
         meta = '"eventId":"%s",' % event_id + ('"inferenceId":%s,' % _dumps(iid) if iid else "")
@@ -215,7 +215,7 @@ class EndpointCapture:
                 group.append(item)
         out = []
         for group in groups.values():
-            first = datetime.fromtimestamp(group[0][0], timezone.utc)
+            first = datetime.fromtimestamp(group[0][0], UTC)
             name = f"{first:%M-%S}-{first.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
             uri = f"{self.spec.destination_s3_uri}/{self.endpoint_name}/{variant}/{first:%Y/%m/%d/%H}/{name}"
             out.append((uri, group))
@@ -266,7 +266,7 @@ class CaptureWriter:
             await asyncio.sleep(self.flush_interval)
             try:
                 await self.flush_async()
-            except Exception:  # noqa: BLE001 - keep flushing; items stay buffered
+            except Exception:  # keep flushing; items stay buffered
                 log.exception("data capture flush failed")
 
     def _render(self, lazy: bool = False) -> list[tuple[EndpointCapture, str, str, bytes, list[_Pending]]]:
@@ -303,7 +303,7 @@ class CaptureWriter:
         for cap, variant, uri, body, group in files:
             try:
                 self.sink.write(uri, body, cap.spec.kms_key_id)
-            except Exception:  # noqa: BLE001 - retried at the next flush
+            except Exception:  # retried at the next flush
                 log.exception("data capture write to %s failed", uri)
                 self._put_back(cap, variant, group)
                 continue

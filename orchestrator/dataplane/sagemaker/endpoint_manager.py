@@ -23,9 +23,9 @@ import bisect
 import logging
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from orchestrator.dataplane.sagemaker.capture import CaptureWriter, EndpointCapture
 from orchestrator.dataplane.sagemaker.instance import ModelInstance, ModelLoadError, describe_load_failure

@@ -42,8 +42,8 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 from orchestrator.dataplane.sagemaker import worker as wire
 
@@ -70,17 +70,17 @@ class Invocation:
     """One request travelling through an instance; `callback` is called exactly once."""
 
     __slots__ = (
-        "request_id",
-        "content_type",
         "accept",
-        "custom_attributes",
-        "inference_id",
         "body",
         "callback",
-        "t_submit",
-        "t_dispatch",
+        "content_type",
+        "custom_attributes",
         "done",
+        "inference_id",
+        "request_id",
         "response_attributes",
+        "t_dispatch",
+        "t_submit",
     )
 
     def __init__(
@@ -90,7 +90,7 @@ class Invocation:
         custom_attributes: str,
         inference_id: str,
         body: bytes,
-        callback: Callable[["Invocation", int, str, bytes], None],
+        callback: Callable[[Invocation, int, str, bytes], None],
     ) -> None:
         self.request_id = 0
         self.content_type = content_type
@@ -110,14 +110,14 @@ class Invocation:
         self.done = True
         try:
             self.callback(self, status, content_type, body)
-        except Exception:  # noqa: BLE001 - a broken client connection must not break the worker loop
+        except Exception:  # a broken client connection must not break the worker loop
             log.exception("invocation callback failed")
 
 
 class WorkerProcess(asyncio.Protocol):
     """The front end's side of one worker process."""
 
-    def __init__(self, instance: "ModelInstance", worker_id: int) -> None:
+    def __init__(self, instance: ModelInstance, worker_id: int) -> None:
         self.instance = instance
         self.worker_id = worker_id
         self.proc: subprocess.Popen[bytes] | None = None
@@ -175,7 +175,7 @@ class WorkerProcess(asyncio.Protocol):
         await loop.create_unix_connection(lambda: self, sock=parent)
         try:
             await asyncio.wait_for(asyncio.shield(self.ready), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.kill()
             raise ModelLoadError(inst.model_name, f"worker did not load the model within {timeout:.0f} s") from None
         except ModelLoadError:
@@ -273,12 +273,12 @@ class WorkerProcess(asyncio.Protocol):
         try:
             await asyncio.wait_for(loop.run_in_executor(None, proc.wait), 1.0)
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         self.kill(signal.SIGTERM)
         try:
             await asyncio.wait_for(loop.run_in_executor(None, proc.wait), grace)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.kill(signal.SIGKILL)
             await loop.run_in_executor(None, proc.wait)
 

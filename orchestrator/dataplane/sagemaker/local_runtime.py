@@ -22,9 +22,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any, TypeVar
 
 from orchestrator.dataplane.sagemaker.capture import CaptureSink, CaptureWriter
 from orchestrator.dataplane.sagemaker.endpoint_manager import EndpointManager
@@ -143,11 +144,11 @@ class LocalSageMakerRuntime:
         await self.metrics.close()
         await self.capture.close()
 
-    def __enter__(self) -> "LocalSageMakerRuntime":
+    def __enter__(self) -> LocalSageMakerRuntime:
         self.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- control-plane observer API ---------------------------------------------------------------
@@ -156,7 +157,7 @@ class LocalSageMakerRuntime:
         assert self.manager is not None, "start() first"
         return self._call(self.manager.apply(spec), timeout)
 
-    def apply_async(self, spec: EndpointSpec) -> "concurrent.futures.Future[EndpointState]":
+    def apply_async(self, spec: EndpointSpec) -> concurrent.futures.Future[EndpointState]:
         """Like apply, without blocking (an observer inside a request handler of the control plane)."""
         assert self.manager is not None and self.loop is not None, "start() first"
         return asyncio.run_coroutine_threadsafe(self.manager.apply(spec), self.loop)

@@ -22,9 +22,10 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from orchestrator.dataplane.metric_distribution import Distribution
 
@@ -62,7 +63,7 @@ class CloudWatchMetricsSink:
 class VariantCounters:
     """One minute of one variant's invocation metrics (bumped on the request path)."""
 
-    __slots__ = ("invocations", "e4xx", "e5xx", "model_errors", "model_lat", "overhead_lat")
+    __slots__ = ("e4xx", "e5xx", "invocations", "model_errors", "model_lat", "overhead_lat")
 
     def __init__(self) -> None:
         self.invocations = 0
@@ -239,7 +240,7 @@ class MetricsPublisher:
             try:
                 data = self.collect()
                 await loop.run_in_executor(None, self.send, data)
-            except Exception:  # noqa: BLE001 - metrics must never stop serving
+            except Exception:  # metrics must never stop serving
                 log.exception("metrics publish failed")
 
     def collect(self, at: float | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -248,7 +249,7 @@ class MetricsPublisher:
         Entries of one variant are merged into one datum per metric: while an update replaces a
         variant's instances, the old ones (draining) and the new ones both count for it."""
         t = at if at is not None else time.time() - 1.0
-        stamp = datetime.fromtimestamp(t - t % 60, timezone.utc)
+        stamp = datetime.fromtimestamp(t - t % 60, UTC)
         window_start, self._window_start = self._window_start, _boot_clock()
         out: dict[str, list[dict[str, Any]]] = {NS_INVOCATIONS: [], NS_INSTANCES: []}
         groups: dict[tuple[str, str], list[VariantInventory]] = {}

@@ -13,8 +13,8 @@ import hashlib
 import os
 import shutil
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from orchestrator.packaging.errors import UnsafeArchiveError
 from orchestrator.packaging.safe_extract import safe_extract
@@ -60,7 +60,7 @@ def resolve_model_dir(model_data: str, work_dir: Path, fetch_s3: S3Fetcher | Non
             archive = tmp / "model.tar.gz"
             try:
                 (fetch_s3 or default_s3_fetcher)(bucket, key, archive)
-            except Exception as exc:  # noqa: BLE001 - reported as the model's failure
+            except Exception as exc:  # reported as the model's failure
                 raise ModelDataError(f"could not download {model_data}: {exc}") from exc
         elif source.is_file():
             archive = source

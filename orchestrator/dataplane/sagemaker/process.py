@@ -56,7 +56,7 @@ class RemoteSageMakerRuntime:
             raise RuntimeError(f"data plane refused {spec.name}: {body.get('message')}")
         return EndpointState(**body)
 
-    def apply_async(self, spec: EndpointSpec) -> "concurrent.futures.Future[EndpointState]":
+    def apply_async(self, spec: EndpointSpec) -> concurrent.futures.Future[EndpointState]:
         return self._pool.submit(self.apply, spec)
 
     def delete(self, name: str, timeout: float | None = None) -> None:
@@ -94,7 +94,7 @@ class DataPlaneProcess:
         region: str = "us-east-1",
         capture_dir: Path | None = None,
         start_timeout: float = 60.0,
-    ) -> "DataPlaneProcess":
+    ) -> DataPlaneProcess:
         cmd = [sys.executable, "-m", "orchestrator.dataplane.sagemaker.process", "--port", str(port),
                "--work-dir", str(work_dir), "--region", region, "--parent-pid", str(os.getpid())]
         if control_plane_url:
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         s3 = client("s3")
         capture_sink = S3CaptureSink(s3)
         metrics_sink = CloudWatchMetricsSink(client("cloudwatch"))
-        fetch_s3 = lambda bucket, key, dest: s3.download_file(bucket, key, str(dest))  # noqa: E731
+        fetch_s3 = lambda bucket, key, dest: s3.download_file(bucket, key, str(dest))
     if args.capture_dir:
         capture_sink = LocalDirCaptureSink(Path(args.capture_dir))
     rt = LocalSageMakerRuntime(host=args.host, port=args.port, work_dir=Path(args.work_dir), capture_sink=capture_sink,

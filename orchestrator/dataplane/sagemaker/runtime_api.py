@@ -34,13 +34,14 @@ import os
 import socket
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import httptools
 
-from orchestrator.dataplane.sagemaker.instance import STATUS_TIMEOUT, Invocation
 from orchestrator.dataplane.sagemaker.endpoint_manager import UnknownVariant
+from orchestrator.dataplane.sagemaker.instance import STATUS_TIMEOUT, Invocation
 
 if TYPE_CHECKING:
     from orchestrator.dataplane.sagemaker.endpoint_manager import EndpointManager, LiveEndpoint, LiveVariant
@@ -88,13 +89,13 @@ def _clean(value: str) -> str:
 class _Call(Invocation):
     """An InvokeEndpoint in flight: the invocation plus where its answer goes."""
 
-    __slots__ = ("conn", "slot", "variant", "endpoint", "t_start", "keep_alive", "capture")
+    __slots__ = ("capture", "conn", "endpoint", "keep_alive", "slot", "t_start", "variant")
 
 
 class RuntimeServer:
     """Serves InvokeEndpoint for the endpoints of an EndpointManager."""
 
-    def __init__(self, manager: "EndpointManager", *, account_id: str = "123456789012", region: str = "us-east-1") -> None:
+    def __init__(self, manager: EndpointManager, *, account_id: str = "123456789012", region: str = "us-east-1") -> None:
         self.manager = manager
         self.account_id = account_id
         self.region = region
@@ -167,7 +168,7 @@ class RuntimeServer:
         return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
 
     # -- InvokeEndpoint ---------------------------------------------------------------------------
-    def invoke(self, conn: "_Connection", slot: list[Any], name: str, headers: list[str], body: bytes, size: int, keep_alive: bool) -> None:
+    def invoke(self, conn: _Connection, slot: list[Any], name: str, headers: list[str], body: bytes, size: int, keep_alive: bool) -> None:
         t_start = time.perf_counter()
         ep = self.manager.endpoints.get(name)
         if ep is None:
@@ -212,8 +213,8 @@ def _complete(inv: Invocation, status: int, content_type: str, body: bytes) -> N
     """An instance answered (or gave up on) a call: build the HTTP answer, count it, capture it."""
     call: _Call = inv  # type: ignore[assignment]
     t_end = time.perf_counter()
-    variant: "LiveVariant" = call.variant
-    endpoint: "LiveEndpoint" = call.endpoint
+    variant: LiveVariant = call.variant
+    endpoint: LiveEndpoint = call.endpoint
     server = call.conn.server
     model_us = (t_end - call.t_submit) * 1e6
     counters = variant.counters
@@ -353,16 +354,16 @@ class _Connection(asyncio.Protocol):
                 self.answer(slot, server.ping(url[len(_PREFIX) : -5].decode("latin-1"), keep_alive))
             else:
                 self.answer(slot, server.error(404, "UnknownOperationException", f"No route for {method.decode()} {url.decode('latin-1')}", keep_alive))
-        except Exception as exc:  # noqa: BLE001 - answer, never hang the client
+        except Exception as exc:  # answer, never hang the client
             log.exception("runtime API failure")
             if slot[0] is None:
                 self.answer(slot, server.error(500, "InternalFailure", f"An internal failure occurred: {exc}", keep_alive))
 
-    def _control_done(self, task: "asyncio.Task[tuple[int, bytes]]", slot: list[Any], keep_alive: bool) -> None:
+    def _control_done(self, task: asyncio.Task[tuple[int, bytes]], slot: list[Any], keep_alive: bool) -> None:
         server = self.server
         try:
             status, body = task.result()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("data-plane control request failed")
             self.answer(slot, server.error(500, "InternalFailure", f"control request failed: {exc}", keep_alive))
             return

@@ -8,8 +8,9 @@ UpdateEndpoint events without the data plane ever storing control-plane state of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class DataCaptureSpec:
     has_content_type_header: bool = False
 
     @classmethod
-    def from_api(cls, config: Mapping[str, Any]) -> "DataCaptureSpec":
+    def from_api(cls, config: Mapping[str, Any]) -> DataCaptureSpec:
         options = [o.get("CaptureMode") for o in config.get("CaptureOptions", [])]
         header = config.get("CaptureContentTypeHeader")
         return cls(

@@ -62,8 +62,8 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Mapping
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 
 def _load_sibling(name: str) -> Any:
@@ -241,7 +241,7 @@ class Context:
     (SageMaker forwards it verbatim; a request's own attributes are never echoed).
     """
 
-    __slots__ = ("model_name", "model_dir", "system_properties", "request_headers", "worker_id", "response_headers")
+    __slots__ = ("model_dir", "model_name", "request_headers", "response_headers", "system_properties", "worker_id")
 
     def __init__(
         self,
@@ -275,7 +275,7 @@ class Context:
                 return value
         return ""
 
-    def for_request(self, headers: dict[str, str]) -> "Context":
+    def for_request(self, headers: dict[str, str]) -> Context:
         return Context(self.model_name, self.model_dir, self.worker_id, self.system_properties, headers)
 
 
@@ -535,7 +535,7 @@ def load_user_module(model_dir: str, program: str) -> Any:
     code_dir = os.path.join(model_dir, "code")
     if code_dir not in sys.path:
         sys.path.insert(0, code_dir)
-    name = program[:-3] if program.endswith(".py") else program
+    name = program.removesuffix(".py")
     if not os.path.exists(os.path.join(code_dir, name + ".py")):
         raise HandlerContractError(f"{program} not found in {code_dir}")
     return importlib.import_module(name)
@@ -579,7 +579,7 @@ class ServeSettings(NamedTuple):
     busy_poll: float = 0.0  # seconds to poll without sleeping after a lone request (0: never)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], workers: int, busy_poll_us: int) -> "ServeSettings":
+    def from_env(cls, env: Mapping[str, str], workers: int, busy_poll_us: int) -> ServeSettings:
         def number(key: str, default: float) -> float:
             try:
                 return float(env.get(key, default))
@@ -595,7 +595,7 @@ class ServeSettings(NamedTuple):
 class _Slot:
     """One response a connection owes, in request order (pipelining): filled when the answer is ready."""
 
-    __slots__ = ("data", "close")
+    __slots__ = ("close", "data")
 
     def __init__(self, data: bytes | None = None, close: bool = False) -> None:
         self.data = data
@@ -603,7 +603,7 @@ class _Slot:
 
 
 class _Conn:
-    __slots__ = ("sock", "fd", "parser", "slots", "wbuf", "closing", "closed", "events", "last", "started")
+    __slots__ = ("closed", "closing", "events", "fd", "last", "parser", "slots", "sock", "started", "wbuf")
 
     def __init__(self, sock: socket.socket, now: float) -> None:
         self.sock = sock
