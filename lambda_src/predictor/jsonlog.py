@@ -36,7 +36,7 @@ class StdoutHandler(logging.Handler):
         try:
             sys.stdout.write(self.format(record) + "\n")
             sys.stdout.flush()
-        except Exception:  # pragma: no cover - logging must never break a request
+        except Exception:  # pragma: no cover  # noqa: BLE001 - logging must never break a request (handleError reports it)
             self.handleError(record)
 
 

@@ -35,14 +35,14 @@ def transform_fn(model, body, content_type, accept):
 
 
 def capture_spec(**kw: Any) -> DataCaptureSpec:
-    base: dict[str, Any] = dict(
-        enabled=True,
-        destination_s3_uri="s3://capture-bucket/prefix",
-        sampling_percentage=100.0,
-        csv_content_types=("text/csv",),
-        json_content_types=("application/json",),
-        has_content_type_header=True,
-    )
+    base: dict[str, Any] = {
+        "enabled": True,
+        "destination_s3_uri": "s3://capture-bucket/prefix",
+        "sampling_percentage": 100.0,
+        "csv_content_types": ("text/csv",),
+        "json_content_types": ("application/json",),
+        "has_content_type_header": True,
+    }
     base.update(kw)
     return DataCaptureSpec(**base)
 

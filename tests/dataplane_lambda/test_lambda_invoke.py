@@ -245,7 +245,7 @@ def test_workers_per_function_are_capped_and_extra_invocations_wait(
         results = list(pool.map(lambda _: invoke(client, name, {"sleep": 0.5}), range(callers)))
     assert all(response["StatusCode"] == 200 and "FunctionError" not in response for response, _ in results)
     assert len({payload["pid"] for _, payload in results}) == cap
-    assert sorted(payload["calls"] for _, payload in results)[-1] >= 2  # some workers served twice
+    assert max(payload["calls"] for _, payload in results) >= 2  # some workers served twice
 
 
 def test_default_worker_cap_follows_the_cores_and_the_environment() -> None:

@@ -42,7 +42,8 @@ UPSTREAM = {
 
 
 def _run(args: list[str], cwd: Path, timeout: int = 240) -> subprocess.CompletedProcess:
-    return subprocess.run(["terraform", *args, "-no-color"], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(["terraform", *args, "-no-color"], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 @pytest.fixture(scope="module")

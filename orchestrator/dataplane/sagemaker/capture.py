@@ -106,8 +106,8 @@ class _Encoder:
                 encoding, text = "BASE64", base64.b64encode(data).decode()
         else:
             text = base64.b64encode(data).decode()
-        return '{"observedContentType":%s,"mode":"%s","data":%s,"encoding":"%s"}' % (
-            _dumps(content_type), mode, _dumps(text), encoding)
+        return (f'{{"observedContentType":{_dumps(content_type)},"mode":"{mode}","data":{_dumps(text)},'
+                f'"encoding":"{encoding}"}}')
 
 
 _dumps = json.encoder.encode_basestring_ascii
@@ -198,10 +198,10 @@ class EndpointCapture:
             self._second = second
             self._stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._events += 1
-        event_id = "%s-%012x" % (self._event_prefix, self._events)
-        meta = '"eventId":"%s",' % event_id + ('"inferenceId":%s,' % _dumps(iid) if iid else "")
-        return '{"captureData":{%s},"eventMetadata":{%s"inferenceTime":"%s"},"eventVersion":"0"}' % (
-            ",".join(parts), meta, self._stamp)
+        event_id = f"{self._event_prefix}-{self._events:012x}"
+        meta = f'"eventId":"{event_id}",' + (f'"inferenceId":{_dumps(iid)},' if iid else "")
+        return (f'{{"captureData":{{{",".join(parts)}}},"eventMetadata":{{{meta}"inferenceTime":"{self._stamp}"}},'
+                '"eventVersion":"0"}')
 
     def files(self, variant: str, items: list[_Pending]) -> list[tuple[str, list[_Pending]]]:
         """Split a variant's items by UTC hour; name each file after its first record."""

@@ -167,7 +167,9 @@ class WorkerProcess(asyncio.Protocol):
         for directory in site.getsitepackages():  # -S also skips venv detection: name them
             cmd += ["--site-dir", directory]
         try:
-            self.proc = subprocess.Popen(
+            # A plain Popen on purpose: it is signalled directly and waited for in an executor (stop, kill).
+            # Creating it costs a fork/exec; nothing here waits for the child to exit.
+            self.proc = subprocess.Popen(  # noqa: ASYNC220
                 cmd, pass_fds=pass_fds, env=env, cwd=str(inst.model_dir), stdin=subprocess.DEVNULL
             )
         finally:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from orchestrator.dataplane.sagemaker.capture import CaptureSink, CaptureWriter
 from orchestrator.dataplane.sagemaker.endpoint_manager import EndpointManager
@@ -68,9 +68,10 @@ class LocalSageMakerRuntime:
         drain_timeout: float = 30.0,
     ) -> None:
         self.host, self.port = host, port
-        self._opts = dict(
-            work_dir=work_dir, fetch_s3=fetch_s3, load_timeout=load_timeout, stop_grace=stop_grace, drain_timeout=drain_timeout
-        )
+        self._opts = {
+            "work_dir": work_dir, "fetch_s3": fetch_s3, "load_timeout": load_timeout, "stop_grace": stop_grace,
+            "drain_timeout": drain_timeout,
+        }
         self.capture = CaptureWriter(capture_sink, capture_flush_interval)
         self.metrics_sink = metrics_sink
         self.metrics_interval = metrics_interval
@@ -144,7 +145,7 @@ class LocalSageMakerRuntime:
         await self.metrics.close()
         await self.capture.close()
 
-    def __enter__(self) -> LocalSageMakerRuntime:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
