@@ -16,7 +16,7 @@ import json
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 RESPONSE_TIME = "ResponseTime"
@@ -47,7 +47,7 @@ class MetricBuffer:
         with self._lock:
             times, counts = self._times, self._counts
             self._times, self._counts = defaultdict(Counter), defaultdict(int)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         data: list[dict[str, Any]] = []
         for metric_type, values in sorted(times.items()):
             items = sorted(values.items())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -39,7 +38,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> O
         except urllib.error.HTTPError as exc:  # 4xx/5xx still carry a body worth reading
             with exc:
                 status, raw = exc.code, exc.read()
-    except (urllib.error.URLError, http.client.HTTPException, socket.timeout, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         return Outcome(None, (time.perf_counter() - started) * 1000, None, type(reason).__name__)
     elapsed_ms = (time.perf_counter() - started) * 1000

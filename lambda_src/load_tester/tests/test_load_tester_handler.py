@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -19,7 +19,7 @@ SPORTS = ("sports", "text", {"sentence": "Baseball ..."}, {"success": "true", "l
 
 
 def _stats(cloudwatch: Any, metric: str, case: str, statistic: str) -> float:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     points = cloudwatch.get_metric_statistics(
         Namespace=NAMESPACE, MetricName=metric,
         Dimensions=[{"Name": "Stage", "Value": STAGE}, {"Name": "Type", "Value": f"ApiGateway/{case}"}],
