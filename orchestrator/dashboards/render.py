@@ -57,6 +57,9 @@ def render(widgets: list[Widget], data: dict[MetricLine, Series], title: str, st
 
 
 def _time_series(ax: plt.Axes, w: Widget, data: dict[MetricLine, Series], start: dt.datetime, end: dt.datetime) -> None:
+    # A date axis (ticks at whole minutes or hours), as plotting datetimes would make it; matplotlib's stubs
+    # take numbers, so the datetimes go in as date numbers.
+    ax.xaxis_date(start.tzinfo)
     drawn = False
     for line in w.lines:
         series = data.get(line)
@@ -66,9 +69,10 @@ def _time_series(ax: plt.Axes, w: Widget, data: dict[MetricLine, Series], start:
             ax.plot([], [], label=f"{line.label} (no data)")
         else:
             marker = "o" if len(series.values) < 4 else None
-            ax.plot(series.timestamps, series.values, label=line.label, marker=marker, markersize=3, linewidth=1.2)
+            ax.plot(mdates.date2num(series.timestamps), series.values, label=line.label, marker=marker, markersize=3,
+                    linewidth=1.2)
             drawn = True
-    ax.set_xlim(start, end)
+    ax.set_xlim(mdates.date2num(start), mdates.date2num(end))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)

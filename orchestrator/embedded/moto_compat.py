@@ -15,6 +15,7 @@ Numbered patches mirror the reference document; ``x``-patches close gaps found b
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -1188,7 +1189,7 @@ def apply_patch_operations(target: Any, operations: list[dict[str, Any]], fields
                 if not str(new).isdigit() or not low <= int(new) <= high:
                     raise BadRequestException(f"Timeout should be between {low} ms and {high} ms")
                 new = int(new)
-            changes.append(lambda attr=attr, new=new: setattr(target, attr, new))
+            changes.append(functools.partial(setattr, target, attr, new))
         elif len(parts) == 2 and parts[0] in maps:
             attr, key = maps[parts[0]], parts[1]
 

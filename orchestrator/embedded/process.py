@@ -90,8 +90,12 @@ class UpResult:
 class EmbeddedEnvironment(Protocol):
     """The part of ``orchestrator.config.Environment`` that :func:`ensure_running` reads."""
 
-    name: str
-    data: dict[str, Any]
+    # Read-only (Environment is a frozen dataclass): plain attributes here would demand settable ones.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
 
 
 # --------------------------------------------------------------------------------------------------

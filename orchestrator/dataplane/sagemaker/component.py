@@ -95,7 +95,8 @@ def _set_status(account_id: str, region: str, name: str, status: str, reason: st
         endpoint = sagemaker_backends[account_id][region].endpoints.get(name)
         if endpoint is not None:
             endpoint.endpoint_status = status
-            endpoint.failure_reason = reason
+            # moto only ever sets None here, so its inferred type is None; DescribeEndpoint's FailureReason is a string
+            endpoint.failure_reason = reason  # type: ignore[assignment]
 
 
 def install_status_wrappers() -> None:
@@ -260,6 +261,7 @@ class SageMakerHostingComponent:
     def _proxy(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         assert self.runtime is not None and self.runtime.url is not None
         target = urlsplit(self.runtime.url)
+        assert target.hostname is not None, self.runtime.url
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = {k[5:].replace("_", "-").title() if k.startswith("HTTP_") else "Content-Type": environ[k] for k in _FORWARDED if k in environ}

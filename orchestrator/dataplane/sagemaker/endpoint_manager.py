@@ -143,10 +143,11 @@ class EndpointManager:
         lock = self._locks.setdefault(spec.name, asyncio.Lock())
         async with lock:
             current = self.endpoints.get(spec.name)
-            state = self.states.get(spec.name)
-            if state is None or current is None:
+            known = self.states.get(spec.name)
+            if known is None or current is None:
                 state = self.states[spec.name] = EndpointState(spec.name, "Creating", spec.config_name)
             else:
+                state = known
                 state.status = "Updating"
             reusable = {v.name: v for v in current.variants} if current else {}
             new_variants: list[LiveVariant] = []

@@ -210,8 +210,8 @@ class LocalSageMakerRuntime:
                 await self.manager.delete(parts[1])
                 return 200, b"{}"
             if method == "GET":
-                state = self.manager.describe(parts[1])
-                return (200, json.dumps(asdict(state)).encode()) if state else (404, b'{"message": "not found"}')
+                described = self.manager.describe(parts[1])
+                return (200, json.dumps(asdict(described)).encode()) if described else (404, b'{"message": "not found"}')
         if parts == ["flush"] and method == "POST":
             await self._flush()
             return 200, b"{}"

@@ -34,7 +34,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -91,6 +91,15 @@ class _Call(Invocation):
 
     __slots__ = ("capture", "conn", "endpoint", "keep_alive", "slot", "t_start", "variant")
 
+    # Set by RuntimeServer.invoke right after construction (slots: declarations only, no class values).
+    conn: _Connection
+    slot: list[Any]  # the connection's place for this answer in its pipeline
+    variant: LiveVariant
+    endpoint: LiveEndpoint
+    t_start: float  # perf_counter() when invoke() began
+    keep_alive: bool
+    capture: bool  # sampled for data capture: pending until finish() or cancel()
+
 
 class RuntimeServer:
     """Serves InvokeEndpoint for the endpoints of an EndpointManager."""
@@ -101,7 +110,8 @@ class RuntimeServer:
         self.region = region
         self.arriving = 0  # HTTP messages begun but not yet fully read: the batching hint
         # handler of /_dataplane/* (apply/delete/describe when the runtime runs in its own process)
-        self.control: Callable[[str, str, bytes], Awaitable[tuple[int, bytes]]] | None = None
+        # (a coroutine function: its calls become tasks on the server's loop)
+        self.control: Callable[[str, str, bytes], Coroutine[Any, Any, tuple[int, bytes]]] | None = None
         self.server: asyncio.base_events.Server | None = None
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(4).hex()
