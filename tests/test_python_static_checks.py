@@ -1,0 +1,49 @@
+"""Static checks of the Python code: ruff (lint) and mypy (types), both configured in pyproject.toml.
+
+The versions are pinned in the ``dev`` extra: ruff's default rule set and mypy's inference change between
+releases, so an unpinned upgrade could turn this red (or green) without any change to the code.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Each Lambda imports its sibling modules by flat name and both have a handler.py, so one mypy run cannot
+# hold two of them: `mypy` alone checks [tool.mypy] files (orchestrator, benchmarks), then one run per Lambda.
+LAMBDAS = sorted(p for p in (ROOT / "lambda_src").iterdir() if (p / "handler.py").is_file())
+
+
+def _needs(module: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(
+        importlib.util.find_spec(module) is None,
+        reason=f"{module} is not installed in this interpreter (pip install -e '.[dev]')",
+    )
+
+
+def _run(args: list[str], timeout: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@_needs("ruff")
+def test_ruff_finds_nothing() -> None:
+    result = _run(["ruff", "check", "--output-format", "concise", "."], timeout=120)
+    assert result.returncode == 0, f"ruff check . failed:\n{result.stdout}{result.stderr}"
+
+
+@_needs("mypy")
+@pytest.mark.parametrize(
+    "paths", [[], *([str(p.relative_to(ROOT))] for p in LAMBDAS)], ids=lambda paths: paths[0] if paths else "config"
+)
+def test_mypy_finds_nothing(paths: list[str]) -> None:
+    # A cache per run: both Lambdas have a top-level module `handler`, which would evict each other's.
+    cache = ROOT / ".mypy_cache" / (paths[0].replace("/", "-") if paths else ".")
+    result = _run(["mypy", "--cache-dir", str(cache), *paths], timeout=600)
+    assert result.returncode == 0, f"{' '.join(['mypy', *paths])} failed:\n{result.stdout}{result.stderr}"
