@@ -36,6 +36,7 @@ import time
 import urllib.request
 import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -231,14 +232,18 @@ def deploy_api(cp: ControlPlane, function_arn: str) -> tuple[str, str]:
     return f"/restapis/{api_id}/local/_user_request_/text", str(key["value"])
 
 
-def deploy_endpoint(cp: ControlPlane, name: str) -> None:
-    """A SageMaker endpoint (1 instance) serving TINY_MODEL from the control plane's S3."""
+def deploy_endpoint(cp: ControlPlane, name: str, model_dir: Path | None = None, env: dict[str, str] | None = None) -> None:
+    """A SageMaker endpoint (1 instance) serving `model_dir` (default: TINY_MODEL) from the control plane's
+    S3, with `env` as the model's container environment."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = TINY_MODEL.encode()
-        info = tarfile.TarInfo("code/inference.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+        if model_dir is not None:
+            tar.add(model_dir, arcname=".")
+        else:
+            data = TINY_MODEL.encode()
+            info = tarfile.TarInfo("code/inference.py")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
     s3 = cp.client("s3")
     s3.create_bucket(Bucket="bench-models")
     s3.put_object(Bucket="bench-models", Key="tiny/model.tar.gz", Body=buffer.getvalue())
@@ -246,7 +251,7 @@ def deploy_endpoint(cp: ControlPlane, name: str) -> None:
     sm.create_model(
         ModelName=f"{name}-model",
         ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
-        PrimaryContainer={"Image": "local", "ModelDataUrl": "s3://bench-models/tiny/model.tar.gz"},
+        PrimaryContainer={"Image": "local", "ModelDataUrl": "s3://bench-models/tiny/model.tar.gz", "Environment": env or {}},
     )
     sm.create_endpoint_config(
         EndpointConfigName=f"{name}-config",
@@ -304,6 +309,68 @@ def check(url: str, body: str, key: str) -> tuple[int, str]:
         return err.code, err.read().decode()
 
 
+Row = tuple[str, str, int, dict[str, float]]  # case, port, connections, figures
+
+
+def measure_cases(
+    cases: list[str],
+    conns: list[int],
+    duration: int,
+    warmup: int,
+    tmp: Path,
+    *,
+    control_port: bool = False,
+    model_dir: Path | None = None,
+    model_env: dict[str, str] | None = None,
+    show: Callable[[Row], None] | None = None,
+) -> tuple[float | None, list[Row]]:
+    """Deploy each case behind a REST API on a fresh embedded service and run wrk on it at each connection
+    count. Returns the boto3 `invoke_endpoint` gauge (µs of CPU per call; None without the predictor case)
+    and the rows, each also passed to `show` as it is measured. The predictor's endpoint serves
+    `model_dir` (with `model_env`) when given, else TINY_MODEL."""
+    components = [LAMBDA, APIGW] + ([SAGEMAKER] if "predictor" in cases else [])
+    body = json.dumps({"sentence": SENTENCE})
+    gauge: float | None = None
+    rows: list[Row] = []
+    tmp.mkdir(parents=True, exist_ok=True)
+    with running_control_plane(tmp, components=components) as cp:
+        fast = str(health(cp)["components"]["apigateway-execution"]["invoke_base_url"])
+        targets: list[tuple[str, str, str]] = []
+        if "echo" in cases:
+            arn = deploy_function(cp, "bench-echo", zip_bytes({"app.py": ECHO.encode()}), "app.handler", {})
+            path, key = deploy_api(cp, arn)
+            targets.append(("echo", path, key))
+        if "predictor" in cases:
+            deploy_endpoint(cp, "bench-endpoint", model_dir, model_env)
+            arn = deploy_function(
+                cp,
+                "bench-predictor",
+                predictor_zip(),
+                "handler.lambda_handler",
+                {"SAGEMAKER_ENDPOINT": "bench-endpoint", "LOG_LEVEL": "WARNING"},
+            )
+            path, key = deploy_api(cp, arn)
+            targets.append(("predictor", path, key))
+            gauge = invoke_endpoint_cpu_us(str(health(cp)["components"]["sagemaker-hosting"]["runtime_url"]),
+                                           "bench-endpoint", body)
+        for case, path, key in targets:
+            bases = [("fast", fast)] + ([("control", cp.url)] if control_port else [])
+            for port_name, base in bases:
+                url = base + path
+                status, text = check(url, body, key)
+                if status != 200:
+                    raise RuntimeError(f"{case}: sanity request failed: {status} {text}")
+                lua = tmp / f"{case}.lua"
+                lua.write_text(wrk_lua(body, key))
+                run_wrk(url, max(conns), warmup, lua)  # warm-up: start every worker (cold starts)
+                for c in conns:
+                    row = (case, port_name, c, run_wrk(url, c, duration, lua, cp.pid))
+                    rows.append(row)
+                    if show is not None:
+                        show(row)
+    return gauge, rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
@@ -315,59 +382,32 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
         return 2
-    cases = args.cases.split(",")
-    conns = [int(c) for c in args.connections.split(",")]
-    components = [LAMBDA, APIGW] + ([SAGEMAKER] if "predictor" in cases else [])
-    body = json.dumps({"sentence": SENTENCE})
+    print(f"load average before: {os.getloadavg()[0]:.1f} (other processes share the {os.cpu_count()} cores)")
+    print(
+        f"{'case':<10} {'port':<8} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+        f"{'cpu ms/req: service':>19} {'lambda':>7} {'model':>6}"
+    )
+
+    def show(row: Row) -> None:
+        case, port_name, c, r = row
+        print(
+            f"{case:<10} {port_name:<8} {c:>5} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} "
+            f"{r['p99_ms']:>8.2f} {int(r['non2xx']):>8} {r['service_cpu_ms']:>19.3f} "
+            f"{r['lambda_cpu_ms']:>7.3f} {r['model_cpu_ms']:>6.3f}",
+            flush=True,
+        )
+
     with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        with running_control_plane(tmp, components=components) as cp:
-            fast = str(health(cp)["components"]["apigateway-execution"]["invoke_base_url"])
-            targets: list[tuple[str, str, str]] = []
-            if "echo" in cases:
-                arn = deploy_function(cp, "bench-echo", zip_bytes({"app.py": ECHO.encode()}), "app.handler", {})
-                path, key = deploy_api(cp, arn)
-                targets.append(("echo", path, key))
-            if "predictor" in cases:
-                deploy_endpoint(cp, "bench-endpoint")
-                arn = deploy_function(
-                    cp,
-                    "bench-predictor",
-                    predictor_zip(),
-                    "handler.lambda_handler",
-                    {"SAGEMAKER_ENDPOINT": "bench-endpoint", "LOG_LEVEL": "WARNING"},
-                )
-                path, key = deploy_api(cp, arn)
-                targets.append(("predictor", path, key))
-            print(f"load average before: {os.getloadavg()[0]:.1f} (other processes share the {os.cpu_count()} cores)")
-            if "predictor" in cases:
-                gauge = invoke_endpoint_cpu_us(str(health(cp)["components"]["sagemaker-hosting"]["runtime_url"]),
-                                               "bench-endpoint", body)
-                print(f"boto3 invoke_endpoint alone, in one process: {gauge:.0f} us of CPU per call (inside every "
-                      "predictor request; this machine's speed of the hour)")
-            print(
-                f"{'case':<10} {'port':<8} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-                f"{'cpu ms/req: service':>19} {'lambda':>7} {'model':>6}"
-            )
-            for case, path, key in targets:
-                bases = [("fast", fast)] + ([("control", cp.url)] if args.control_port else [])
-                for port_name, base in bases:
-                    url = base + path
-                    status, text = check(url, body, key)
-                    if status != 200:
-                        print(f"{case}: sanity request failed: {status} {text}", file=sys.stderr)
-                        return 1
-                    lua = tmp / f"{case}.lua"
-                    lua.write_text(wrk_lua(body, key))
-                    run_wrk(url, max(conns), args.warmup, lua)  # warm-up: start every worker (cold starts)
-                    for c in conns:
-                        r = run_wrk(url, c, args.duration, lua, cp.pid)
-                        print(
-                            f"{case:<10} {port_name:<8} {c:>5} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} "
-                            f"{r['p99_ms']:>8.2f} {int(r['non2xx']):>8} {r['service_cpu_ms']:>19.3f} "
-                            f"{r['lambda_cpu_ms']:>7.3f} {r['model_cpu_ms']:>6.3f}",
-                            flush=True,
-                        )
+        try:
+            gauge, _ = measure_cases(args.cases.split(","), [int(c) for c in args.connections.split(",")],
+                                     args.duration, args.warmup, Path(tmp_name), control_port=args.control_port,
+                                     show=show)
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    if gauge is not None:
+        print(f"boto3 invoke_endpoint alone, in one process: {gauge:.0f} us of CPU per call (inside every "
+              "predictor request; this machine's speed of the hour)")
     return 0
 
 

@@ -1,0 +1,194 @@
+"""Every serving path of the local data plane side by side in one run, and a verdict on each goal.
+
+One run measures, in this order on the same machine:
+  * the speed gauges: the model's floor (its handlers in one process, no HTTP) and one boto3
+    `invoke_endpoint` call's CPU; every figure below scales with them, and this VM drifts by 2x;
+  * the runtime serving one variant, batch 1 and batch 16 / 5 ms, at 1, 16 and 64 connections, through
+    the instance's container port and through InvokeEndpoint (`serving_runtime.bench_runtime`);
+  * API Gateway -> the unmodified predictor Lambda -> InvokeEndpoint (`api_lambda_path.measure_cases`);
+  * TorchServe with the same model, both configs (skipped when its venv is missing: TORCHSERVE_VENV).
+
+Then it prints one table and the goals, each with the figures that decide it:
+  1. batched: the container port at 64 connections (batch 16) >= TorchServe batch 16 at 64, p99 no worse;
+  2. one connection: the same configuration at 1 connection >= 3,000 req/s with p99 <= 1 ms;
+  3. InvokeEndpoint keeps >= 50 % of the container port's throughput (batch 16, every connection count);
+  4. API -> Lambda -> runtime sustains >= 1,000 req/s (its best connection count).
+A row with non-2xx answers or socket errors counts as not measured.
+
+    .venv/bin/python benchmarks/serving_goals.py [--duration 10] [--plot goals.png] [--json out.json]
+
+Needs `wrk` (Debian: apt-get install -y wrk); the TorchServe side needs its venv
+(`pip install torchserve torch-model-archiver pyyaml` in TORCHSERVE_VENV, default /tmp/ts-venv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import api_lambda_path
+import serving_runtime
+
+CONNECTIONS = (1, 16, 64)
+CONFIGS = (("batch1", 1, 100), ("batch16", 16, 5))  # label, SAGEMAKER_TS_BATCH_SIZE, max delay (ms)
+
+CONTAINER, INVOKE, API, TORCHSERVE = "container port", "InvokeEndpoint", "API -> Lambda -> runtime", "torchserve"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured point: a path, a serving configuration, a connection count and wrk's figures."""
+
+    path: str
+    config: str
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    clean: bool  # every answer 2xx and no socket error
+
+
+@dataclass(frozen=True)
+class Verdict:
+    goal: str
+    met: bool | None  # None: not measured in this run
+    evidence: str
+
+
+def row(path: str, config: str, connections: int, figures: dict[str, float]) -> Row:
+    clean = figures.get("non2xx", 0.0) == 0 and figures.get("socket_errors", 0.0) == 0 and figures["rps"] == figures["rps"]
+    return Row(path, config, connections, figures["rps"], figures["p50_ms"], figures["p99_ms"], clean)
+
+
+def _find(rows: Iterable[Row], path: str, config: str, connections: int) -> Row | None:
+    for r in rows:
+        if (r.path, r.config, r.connections) == (path, config, connections) and r.clean:
+            return r
+    return None
+
+
+def _fig(r: Row) -> str:
+    return f"{r.rps:,.0f} req/s, p99 {r.p99_ms:.2f} ms"
+
+
+def evaluate(rows: list[Row]) -> list[Verdict]:
+    """The issue's four performance goals against one run's rows."""
+    verdicts = []
+    ours, theirs = _find(rows, CONTAINER, "batch16", 64), _find(rows, TORCHSERVE, "batch16", 64)
+    goal = "batched: container port >= TorchServe batch 16 at 64 connections, p99 no worse"
+    if ours is None or theirs is None:
+        verdicts.append(Verdict(goal, None, "not measured" + ("" if ours else " (ours)") + ("" if theirs else " (TorchServe)")))
+    else:
+        met = ours.rps >= theirs.rps and ours.p99_ms <= theirs.p99_ms
+        verdicts.append(Verdict(goal, met, f"ours {_fig(ours)}; TorchServe {_fig(theirs)} ({ours.rps / theirs.rps:.1f}x)"))
+
+    lone = _find(rows, CONTAINER, "batch16", 1)
+    goal = "one connection: >= 3,000 req/s with p99 <= 1 ms (batch 16 / 5 ms, the same configuration)"
+    verdicts.append(
+        Verdict(goal, None, "not measured")
+        if lone is None
+        else Verdict(goal, lone.rps >= 3000 and lone.p99_ms <= 1.0, _fig(lone))
+    )
+
+    shares = []
+    for c in CONNECTIONS:
+        port, invoke = _find(rows, CONTAINER, "batch16", c), _find(rows, INVOKE, "batch16", c)
+        if port is not None and invoke is not None:
+            shares.append((c, invoke.rps / port.rps))
+    goal = "InvokeEndpoint >= 50 % of the container port's throughput (batch 16, each connection count)"
+    verdicts.append(
+        Verdict(goal, None, "not measured")
+        if len(shares) < len(CONNECTIONS)
+        else Verdict(goal, all(s >= 0.5 for _, s in shares), ", ".join(f"{s:.0%} at {c}" for c, s in shares))
+    )
+
+    api = [r for r in rows if r.path == API and r.clean]
+    goal = "API -> Lambda -> runtime sustains >= 1,000 req/s"
+    if not api:
+        verdicts.append(Verdict(goal, None, "not measured"))
+    else:
+        best = max(api, key=lambda r: r.rps)
+        verdicts.append(Verdict(goal, best.rps >= 1000, f"best {_fig(best)} at {best.connections} connections"))
+    return verdicts
+
+
+def measure(duration: int, torchserve_venv: Path, tmp: Path) -> tuple[dict[str, float], list[Row]]:
+    """Run every path; returns the gauges and the rows, printing each row as it is measured."""
+    model_dir = serving_runtime.build_model(tmp / "model")
+    lua = tmp / "post.lua"
+    lua.write_text(serving_runtime.WRK_LUA)
+    alone, batched = serving_runtime.measure_floor(model_dir)
+    gauges = {"floor_us": alone, "floor_batched_us": batched, "speed_vs_issue": 85 / alone}
+    print(f"floor: {alone:.0f} us per request alone, {batched:.1f} batched by 64 "
+          f"({gauges['speed_vs_issue']:.0%} of the issue machine's speed, which measured ~80-90 and ~11)", flush=True)
+    rows: list[Row] = []
+
+    def show(r: Row) -> None:
+        rows.append(r)
+        print(f"{r.path:<26}{r.config:<9}{r.connections:>6}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+              f"{'' if r.clean else '   errors'}", flush=True)
+
+    print(f"{'path':<26}{'config':<9}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}", flush=True)
+    envs = {label: {"SAGEMAKER_MODEL_SERVER_WORKERS": "2", "SAGEMAKER_TS_BATCH_SIZE": str(batch),
+                    "SAGEMAKER_TS_MAX_BATCH_DELAY": str(delay)} for label, batch, delay in CONFIGS}
+    for label, env in envs.items():
+        for path, c, r in serving_runtime.bench_runtime(model_dir, env, list(CONNECTIONS), duration, None, lua):
+            show(row(CONTAINER if path == "container" else INVOKE, label, c, r))
+    # the same model behind the API, in the batched configuration: the predictor sends one sentence a call
+    gauge, _ = api_lambda_path.measure_cases(
+        ["predictor"], list(CONNECTIONS), duration, 5, tmp / "api", model_dir=model_dir, model_env=envs["batch16"],
+        show=lambda api_row: show(row(API, "batch16", api_row[2], api_row[3])),
+    )
+    if gauge is not None:
+        gauges["invoke_endpoint_cpu_us"] = gauge
+        print(f"boto3 invoke_endpoint alone: {gauge:.0f} us of CPU per call (inside every predictor request)", flush=True)
+    # TorchServe last: a JVM shutting down slowed whatever was measured right after it.
+    if (torchserve_venv / "bin" / "torchserve").exists():
+        for label, batch, delay in CONFIGS:
+            for c, r in serving_runtime.bench_torchserve(model_dir, batch, delay, list(CONNECTIONS), duration, lua, torchserve_venv):
+                show(row(TORCHSERVE, label, c, r))
+    else:
+        print(f"TorchServe not found in {torchserve_venv}: its rows and the batched goal are not measured", flush=True)
+    return gauges, rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per point")
+    parser.add_argument("--torchserve-venv", type=Path, default=Path(os.environ.get("TORCHSERVE_VENV", "/tmp/ts-venv")))
+    parser.add_argument("--plot", type=Path, default=None, metavar="PNG", help="req/s and p99 of every path, as bars")
+    parser.add_argument("--json", type=Path, default=None, help="write the gauges, rows and verdicts here")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="serving-goals-"))
+    try:
+        gauges, rows = measure(args.duration, args.torchserve_venv, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    verdicts = evaluate(rows)
+    print("\ngoals:")
+    for v in verdicts:
+        mark = "not measured" if v.met is None else "MET" if v.met else "not met"
+        print(f"  [{mark}] {v.goal}: {v.evidence}")
+    if args.plot:
+        plotted = [(r.path, r.config, r.connections, {"rps": r.rps, "p99_ms": r.p99_ms}) for r in rows]
+        print(f"figure: {serving_runtime.plot(plotted, args.plot, gauges['floor_us'])}")
+    if args.json:
+        args.json.write_text(json.dumps({"gauges": gauges, "rows": [asdict(r) for r in rows],
+                                         "verdicts": [asdict(v) for v in verdicts]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

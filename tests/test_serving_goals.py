@@ -1,0 +1,79 @@
+"""The verdicts of benchmarks/serving_goals.py: each goal decided by the right rows, errors never count."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def goals() -> ModuleType:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("serving_goals_bench", ROOT / "benchmarks" / "serving_goals.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+def _rows(goals: ModuleType, **overrides: tuple[float, float]) -> list:
+    """A run where every goal is met; `overrides` replaces (req/s, p99) of `<path>_<config>_<conns>`."""
+    figures = {
+        (goals.CONTAINER, "batch16", 1): (3200, 0.8), (goals.CONTAINER, "batch16", 16): (15000, 3.0),
+        (goals.CONTAINER, "batch16", 64): (20000, 7.0), (goals.INVOKE, "batch16", 1): (2000, 1.5),
+        (goals.INVOKE, "batch16", 16): (8000, 6.0), (goals.INVOKE, "batch16", 64): (10000, 12.0),
+        (goals.TORCHSERVE, "batch16", 64): (13000, 9.0), (goals.API, "batch16", 16): (900, 40.0),
+        (goals.API, "batch16", 64): (1100, 90.0),
+    }
+    keys = {f"{p.split()[0]}_{cfg}_{c}": (p, cfg, c) for p, cfg, c in figures}
+    for name, value in overrides.items():
+        figures[keys[name]] = value
+    return [goals.row(p, cfg, c, {"rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "non2xx": 0.0})
+            for (p, cfg, c), (rps, p99) in figures.items()]
+
+
+def _met(goals: ModuleType, rows: list) -> list[bool | None]:
+    return [v.met for v in goals.evaluate(rows)]
+
+
+def test_a_run_meeting_every_goal_is_judged_so(goals: ModuleType) -> None:
+    verdicts = goals.evaluate(_rows(goals))
+    assert [v.met for v in verdicts] == [True, True, True, True]
+    assert "1.5x" in verdicts[0].evidence and "best 1,100 req/s" in verdicts[3].evidence
+
+
+@pytest.mark.parametrize(
+    ("override", "failed"),
+    [
+        ({"container_batch16_64": (12000, 7.0)}, 0),  # slower than TorchServe
+        ({"container_batch16_64": (20000, 9.5)}, 0),  # faster, but a worse p99
+        ({"container_batch16_1": (2999, 0.8)}, 1),
+        ({"container_batch16_1": (3500, 1.01)}, 1),  # fast enough, p99 above 1 ms
+        ({"InvokeEndpoint_batch16_16": (7400, 6.0)}, 2),  # 49 % at 16 connections
+        ({"API_batch16_64": (999, 90.0)}, 3),
+    ],
+)
+def test_each_goal_fails_on_its_own_figure(goals: ModuleType, override: dict, failed: int) -> None:
+    expected: list[bool | None] = [True] * 4
+    expected[failed] = False
+    assert _met(goals, _rows(goals, **override)) == expected
+
+
+def test_rows_with_errors_or_missing_rows_are_not_measured(goals: ModuleType) -> None:
+    rows = _rows(goals)
+    broken = [goals.row(r.path, r.config, r.connections, {"rps": r.rps * 10, "p50_ms": 0.1, "p99_ms": 0.2, "non2xx": 5.0})
+              if r.path == goals.CONTAINER and r.connections == 1 else r for r in rows]
+    assert _met(goals, broken)[1] is None  # a fast run full of errors proves nothing
+    without_torchserve = [r for r in rows if r.path != goals.TORCHSERVE]
+    assert _met(goals, without_torchserve) == [None, True, True, True]
+    assert _met(goals, []) == [None, None, None, None]
