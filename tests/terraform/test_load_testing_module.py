@@ -163,8 +163,13 @@ def test_dashboard_generated_from_test_cases(plan) -> None:
          "lambda_package.s3_bucket must be an S3 bucket name"),
         ({"lambda_package": {"filename": "x.zip", "source_code_hash": "h", "s3_key_prefix": "lambda/"}},
          "lambda_package.s3_key_prefix must be a key prefix without leading or trailing '/'"),
+        ({"lambda_package": {"filename": "x.zip", "source_code_hash": "h", "runtime": "python3.10"}},
+         "lambda_package.runtime must be a Python runtime from python3.11 on"),
+        ({"lambda_package": {"filename": "x.zip", "source_code_hash": "h", "runtime": "nodejs20.x"}},
+         "lambda_package.runtime must be a Python runtime from python3.11 on"),
     ],
-    ids=["client_count", "api_key_name", "namespace", "test_cases", "s3_bucket", "s3_key_prefix"],
+    ids=["client_count", "api_key_name", "namespace", "test_cases", "s3_bucket", "s3_key_prefix", "runtime_310",
+         "runtime_node"],
 )
 def test_invalid_input_fails_with_guidance(checker: VariablesChecker, tf_vars: dict, override: dict, message: str) -> None:
     assert message in checker.plan_error({**tf_vars, **override})

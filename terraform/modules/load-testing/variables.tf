@@ -89,8 +89,8 @@ variable "lambda_package" {
   }
 
   validation {
-    condition     = startswith(var.lambda_package.runtime, "python3.")
-    error_message = "lambda_package.runtime must be a Python runtime such as \"python3.12\"."
+    condition     = can(regex("^python3\\.(1[1-9]|[2-9][0-9])$", var.lambda_package.runtime))
+    error_message = "lambda_package.runtime must be a Python runtime from python3.11 on, such as \"python3.12\" (the load tester needs 3.11: logging.getLevelNamesMapping)."
   }
 
   validation {
