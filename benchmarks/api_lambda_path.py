@@ -25,7 +25,6 @@ import argparse
 import io
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from serving_runtime import parse_wrk  # one reading of wrk's output for every benchmark
 
 from orchestrator.embedded.testing import ControlPlane, running_control_plane
 
@@ -89,26 +91,6 @@ def wrk_lua(body: str, key: str) -> str:
         wrk.headers["x-api-key"] = {json.dumps(key)}
         """
     )
-
-
-def parse_wrk(out: str) -> dict[str, float]:
-    def lat(label: str) -> float:
-        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
-        if not m:
-            return float("nan")
-        v = float(m.group(1))
-        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
-
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    return {
-        "rps": float(rps.group(1)) if rps else float("nan"),
-        "p50_ms": lat("50%"),
-        "p99_ms": lat("99%"),
-        "requests": float(total.group(1)) if total else 0.0,
-        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
-    }
 
 
 def _cpu_seconds(pid: int) -> float:

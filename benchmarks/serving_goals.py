@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -65,7 +66,7 @@ class Verdict:
 
 
 def row(path: str, config: str, connections: int, figures: dict[str, float]) -> Row:
-    clean = figures.get("non2xx", 0.0) == 0 and figures.get("socket_errors", 0.0) == 0 and figures["rps"] == figures["rps"]
+    clean = figures["non2xx"] == 0 and figures["socket_errors"] == 0 and not math.isnan(figures["rps"])
     return Row(path, config, connections, figures["rps"], figures["p50_ms"], figures["p99_ms"], clean)
 
 

@@ -196,10 +196,12 @@ def parse_wrk(out: str) -> dict[str, float]:
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
+    total = re.search(r"(\d+) requests in", out)
     return {
         "rps": float(rps.group(1)) if rps else float("nan"),
         "p50_ms": lat("50%"),
         "p99_ms": lat("99%"),
+        "requests": float(total.group(1)) if total else 0.0,
         "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
         "socket_errors": 1.0 if errors else 0.0,
     }

@@ -37,7 +37,9 @@ def _bench() -> ModuleType:
 def test_wrk_output_is_parsed_in_milliseconds() -> None:
     r = _bench().parse_wrk(WRK_OUTPUT)
     assert r["rps"] == 27144.10 and r["p50_ms"] == 2.02 and r["p99_ms"] == 0.85 and r["non2xx"] == 3.0
-    assert r["socket_errors"] == 0.0
+    assert r["socket_errors"] == 0.0 and r["requests"] == 271441
+    failed = _bench().parse_wrk(WRK_OUTPUT.replace("  Non-2xx", "  Socket errors: connect 0, read 2, write 0, timeout 0\n  Non-2xx"))
+    assert failed["socket_errors"] == 1.0
 
 
 def test_plot_draws_every_server_into_a_png(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ def _rows(goals: ModuleType, **overrides: tuple[float, float]) -> list:
     keys = {f"{p.split()[0]}_{cfg}_{c}": (p, cfg, c) for p, cfg, c in figures}
     for name, value in overrides.items():
         figures[keys[name]] = value
-    return [goals.row(p, cfg, c, {"rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "non2xx": 0.0})
+    return [goals.row(p, cfg, c, {"rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "non2xx": 0.0, "socket_errors": 0.0})
             for (p, cfg, c), (rps, p99) in figures.items()]
 
 
@@ -71,9 +71,11 @@ def test_each_goal_fails_on_its_own_figure(goals: ModuleType, override: dict, fa
 
 def test_rows_with_errors_or_missing_rows_are_not_measured(goals: ModuleType) -> None:
     rows = _rows(goals)
-    broken = [goals.row(r.path, r.config, r.connections, {"rps": r.rps * 10, "p50_ms": 0.1, "p99_ms": 0.2, "non2xx": 5.0})
-              if r.path == goals.CONTAINER and r.connections == 1 else r for r in rows]
-    assert _met(goals, broken)[1] is None  # a fast run full of errors proves nothing
+    for errors in ({"non2xx": 5.0, "socket_errors": 0.0}, {"non2xx": 0.0, "socket_errors": 1.0}):
+        fast = {"rps": 30000.0, "p50_ms": 0.1, "p99_ms": 0.2, **errors}
+        broken = [goals.row(r.path, r.config, r.connections, fast)
+                  if r.path == goals.CONTAINER and r.connections == 1 else r for r in rows]
+        assert _met(goals, broken)[1] is None  # a fast run with errors proves nothing
     without_torchserve = [r for r in rows if r.path != goals.TORCHSERVE]
     assert _met(goals, without_torchserve) == [None, True, True, True]
     assert _met(goals, []) == [None, None, None, None]
