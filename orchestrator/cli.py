@@ -12,7 +12,9 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from orchestrator import __version__, commands
+from botocore.exceptions import BotoCoreError
+
+from orchestrator import __version__, aws_errors, commands
 from orchestrator.errors import EXIT_FAILURE, OrchestratorError
 
 
@@ -42,6 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OrchestratorError as exc:
         print(f"error: {exc.render()}", file=sys.stderr)
         return exc.exit_code
+    except BotoCoreError as exc:  # setup problems (endpoint down, no credentials) as a message, bugs as they are
+        explained = aws_errors.explain(exc, getattr(args, "env", None))
+        if explained is None:
+            raise
+        print(f"error: {explained.render()}", file=sys.stderr)
+        return explained.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
