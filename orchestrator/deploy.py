@@ -73,6 +73,12 @@ def _ensure_control_plane(env: Environment) -> str:
     return ensure_running(env)
 
 
+def _embedded_control_plane_listens(env: Environment) -> bool:
+    from orchestrator.embedded.process import anything_listens
+
+    return anything_listens(env)
+
+
 def _ensure_state_bucket(env: Environment) -> None:
     """The embedded control plane keeps state in its own S3; create the versioned bucket once."""
     s3 = aws_clients.client(env.data, "s3")
@@ -121,6 +127,10 @@ def run(
     """
     env = load_environment(env_name)  # ConfigError (exit 2) lists every problem
     stack_graph.select(env.data, stack_names)  # UsageError on unknown/disabled stacks
+    if action == "destroy" and env.is_embedded and not _embedded_control_plane_listens(env):
+        print(f"nothing to destroy: the embedded control plane of environment {env.name} is not running, and it "
+              "keeps its resources and their state in memory")
+        return []
     confirm = None if action == "plan" else confirmation_for(env.name, action, auto_approve)
     prepared = prepare(env, stack_names, action)
     stacks = prepared.stacks

@@ -240,11 +240,21 @@ def ensure_running(env: EmbeddedEnvironment, state_dir: Path | None = None) -> s
     The port is ``target.control_plane_port`` of the environment (default 4566). Raises
     :class:`~orchestrator.errors.UsageError` for an environment that does not target it.
     """
+    port = _port_of(env)
+    return up(port, state_dir).status.url or url_for(port)
+
+
+def anything_listens(env: EmbeddedEnvironment) -> bool:
+    """Whether anything accepts connections on the environment's control-plane port (ours or not): when
+    nothing does, nothing is deployed there, since the control plane keeps its state in memory."""
+    return _port_answers(_port_of(env))
+
+
+def _port_of(env: EmbeddedEnvironment) -> int:
     target = env.data.get("target", {})
     if target.get("kind", "embedded") != "embedded":
         raise UsageError(f"environment {env.name} targets {target.get('kind')!r}, not the embedded control plane")
-    port = int(target.get("control_plane_port", DEFAULT_PORT))
-    return up(port, state_dir).status.url or url_for(port)
+    return int(target.get("control_plane_port", DEFAULT_PORT))
 
 
 # --------------------------------------------------------------------------------------------------

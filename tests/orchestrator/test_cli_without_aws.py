@@ -1,5 +1,6 @@
-"""Setup problems with AWS (nothing listening, no profile, no credentials) reach the user as one line that
-names the environment and the fix, through the real CLI, never as a botocore traceback."""
+"""The CLI when AWS is not there: a stopped embedded control plane, no profile, no credentials. Each reaches
+the user as one line that names the environment and the fix, never as a botocore traceback; destroying a
+stopped embedded environment has nothing to do and starts nothing."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from botocore.exceptions import BotoCoreError, NoCredentialsError
 
 from orchestrator import aws_clients, aws_errors
 from orchestrator.cli import main
+from orchestrator.embedded.process import _port_answers
 from orchestrator.embedded.testing import free_port
 from orchestrator.errors import EXIT_FAILURE, EXIT_USAGE
 
@@ -58,6 +60,16 @@ def test_a_stopped_embedded_control_plane_is_named_with_the_fix(
     assert err.startswith(f"error: nothing answers at http://127.0.0.1:{port}/")
     assert "not running" in err and f"orchestrator apply --env {env}" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_destroying_a_stopped_embedded_environment_has_nothing_to_do_and_starts_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    env = _environment(tmp_path, "local", {"target": {"kind": "embedded", "control_plane_port": port}})
+    assert main(["destroy", "--env", str(env), "--auto-approve"]) == 0
+    assert "nothing to destroy: the embedded control plane of environment local is not running" in capsys.readouterr().out
+    assert not _port_answers(port)  # no service was started to destroy nothing
 
 
 def test_a_missing_named_profile_is_a_usage_error_naming_profile_and_file(
