@@ -5,8 +5,8 @@ sagemaker-hosting for the predictor case), deploys through boto3 what the api-ho
 (REST API, POST /text, AWS_PROXY, API key + usage plan), then runs wrk at 1, 16 and 64 connections
 against the fast data-plane port and prints req/s, p50 and p99.
 
-With the predictor case it first prints what one boto3 ``invoke_endpoint`` call costs alone (CPU per
-call): the figure the whole path's throughput follows from one hour to the next.
+With the predictor case it also prints what one boto3 ``invoke_endpoint`` call costs alone (CPU per
+call, measured before the runs): the figure the whole path's throughput follows from one hour to the next.
 
 Cases:
   echo       a trivial Lambda returning the request body (the data plane's own overhead)

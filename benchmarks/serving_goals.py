@@ -1,11 +1,12 @@
 """Every serving path of the local data plane side by side in one run, and a verdict on each goal.
 
 One run measures, in this order on the same machine:
-  * the speed gauges: the model's floor (its handlers in one process, no HTTP) and one boto3
-    `invoke_endpoint` call's CPU; every figure below scales with them, and this VM drifts by 2x;
+  * the model's floor (its handlers in one process, no HTTP), a gauge of the machine's speed: every
+    figure below scales with it, and this VM drifts by 2x;
   * the runtime serving one variant, batch 1 and batch 16 / 5 ms, at 1, 16 and 64 connections, through
     the instance's container port and through InvokeEndpoint (`serving_runtime.bench_runtime`);
-  * API Gateway -> the unmodified predictor Lambda -> InvokeEndpoint (`api_lambda_path.measure_cases`);
+  * one boto3 `invoke_endpoint` call's CPU (the second gauge), then API Gateway -> the unmodified
+    predictor Lambda -> InvokeEndpoint (`api_lambda_path.measure_cases`);
   * TorchServe with the same model, both configs (skipped when its venv is missing: TORCHSERVE_VENV).
 
 Then it prints one table and the goals, each with the figures that decide it:

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import BotoCoreError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, EndpointConnectionError, NoCredentialsError
 
 from orchestrator import aws_clients, aws_errors
 from orchestrator.cli import main
@@ -87,6 +87,15 @@ def test_no_credentials_at_all_is_a_usage_error() -> None:
     assert explained is not None and explained.exit_code == EXIT_USAGE
     assert "no AWS credentials found for --env demo" in explained.render()
     assert "environments/demo.json" in explained.render()
+
+
+def test_an_unreachable_aws_endpoint_is_not_taken_for_the_embedded_control_plane() -> None:
+    url = "https://runtime.sagemaker.us-east-2.amazonaws.com/endpoints/x/invocations"
+    explained = aws_errors.explain(EndpointConnectionError(endpoint_url=url, error="timed out"), "demo")
+    assert explained is not None and explained.exit_code == EXIT_FAILURE
+    text = explained.render()
+    assert text.startswith(f"cannot reach {url}: timed out") and "project.region" in text
+    assert "embedded control plane" not in text
 
 
 def test_other_botocore_failures_are_not_disguised() -> None:
