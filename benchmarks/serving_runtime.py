@@ -26,16 +26,19 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -227,8 +230,43 @@ def run_wrk(url: str, connections: int, duration: int, lua: Path, threads: int =
     return parse_wrk(out)
 
 
-def bench_runtime(model_dir: Path, env: dict[str, str], conns: list[int], duration: int, capture_dir: Path | None, lua: Path) -> list[tuple[str, int, dict[str, float]]]:
-    """Both ways into one served variant: its container port, and InvokeEndpoint (routing, metrics, capture)."""
+def combine_rounds(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """One point from several short wrk runs of it: the median req/s, p50 and p99 (one disturbed round
+    does not move it), the requests and error counts summed."""
+    def median(key: str) -> float:
+        values = [r[key] for r in rounds]
+        return float("nan") if any(math.isnan(v) for v in values) else statistics.median(values)
+
+    return {
+        "rps": median("rps"),
+        "p50_ms": median("p50_ms"),
+        "p99_ms": median("p99_ms"),
+        "requests": sum(r["requests"] for r in rounds),
+        "non2xx": sum(r["non2xx"] for r in rounds),
+        "socket_errors": sum(r["socket_errors"] for r in rounds),
+    }
+
+
+class Point(NamedTuple):
+    """One path at one connection count: the combined figures and each round's req/s, in order."""
+
+    path: str  # "container" or "invoke"
+    connections: int
+    figures: dict[str, float]
+    round_rps: tuple[float, ...]
+
+
+def bench_runtime(
+    model_dir: Path, env: dict[str, str], conns: list[int], duration: int, capture_dir: Path | None, lua: Path,
+    rounds: int = 1,
+) -> list[Point]:
+    """Both ways into one served variant: its container port, and InvokeEndpoint (routing, metrics, and
+    with `capture_dir` 100 % data capture; the container port never captures, as on SageMaker).
+
+    rounds > 1: at each connection count the two paths alternate in `rounds` runs of duration/rounds
+    seconds each (container first), so that both see the same minutes of this drifting VM: measured one
+    after the other, half a minute apart, their ratio moved by more than the paths differ. Round i of
+    one path and round i of the other are a pair (`Point.round_rps`)."""
     from orchestrator.dataplane.sagemaker import (
         DataCaptureSpec,
         EndpointSpec,
@@ -255,19 +293,42 @@ def bench_runtime(model_dir: Path, env: dict[str, str], conns: list[int], durati
             raise SystemExit(f"endpoint failed: {state.failure_reason}")
         assert rt.manager is not None
         [instance] = rt.manager.status_document()["bench"]["variants"][0]["instances"]  # type: ignore[index]
-        paths = [("container", f"{instance['container_url']}/invocations"), ("invoke", f"{url}/endpoints/bench/invocations")]
+        targets = {"container": f"{instance['container_url']}/invocations", "invoke": f"{url}/endpoints/bench/invocations"}
         pids = [p for v in rt.manager.inventory() for group in v.instance_pids for p in group]
-        results = []
-        for path, target in paths:
-            run_wrk(target, 16, 2, lua)  # warm-up
+        paths = ("container", "invoke")
+        runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+        cpu: dict[tuple[str, int], list[float]] = {}
+
+        def measure(path: str, c: int, seconds: int) -> None:
+            front0, workers0 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
+            r = run_wrk(targets[path], c, seconds, lua)
+            front1, workers1 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
+            runs.setdefault((path, c), []).append(r)
+            totals = cpu.setdefault((path, c), [0.0, 0.0])
+            totals[0] += front1 - front0
+            totals[1] += workers1 - workers0
+
+        if rounds > 1:
+            for path in paths:
+                run_wrk(targets[path], 16, 2, lua)  # warm-up
             for c in conns:
-                front0, workers0 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
-                r = run_wrk(target, c, duration, lua)
-                front1, workers1 = cpu_seconds([os.getpid()]), cpu_seconds(pids)
-                n = max(1.0, r["rps"] * duration)
-                r["front_us"] = (front1 - front0) / n * 1e6
-                r["worker_us"] = (workers1 - workers0) / n * 1e6
-                results.append((path, c, r))
+                for _ in range(rounds):
+                    for path in paths:
+                        measure(path, c, max(1, round(duration / rounds)))
+        else:
+            for path in paths:
+                run_wrk(targets[path], 16, 2, lua)  # warm-up
+                for c in conns:
+                    measure(path, c, duration)
+        results = []
+        for path in paths:
+            for c in conns:
+                measured = runs[(path, c)]
+                r = combine_rounds(measured)
+                n = max(1.0, r["requests"])
+                r["front_us"] = cpu[(path, c)][0] / n * 1e6
+                r["worker_us"] = cpu[(path, c)][1] / n * 1e6
+                results.append(Point(path, c, r, tuple(m["rps"] for m in measured)))
         return results
     finally:
         rt.stop()
@@ -401,6 +462,8 @@ def main() -> int:
     parser.add_argument("--connections", default="1,16,64")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--capture", action="store_true", help="100%% data capture to a local directory")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate the two paths in this many runs per point (the figures: their medians)")
     parser.add_argument("--only", choices=["batch1", "batch16"], default=None)
     parser.add_argument("--model-dir", default=None, help="serve this extracted model dir instead of the synthetic one")
     parser.add_argument("--torchserve", action="store_true")
@@ -436,7 +499,7 @@ def main() -> int:
             }
             capture_dir = tmp / f"capture-{label}" if args.capture else None
             suffix = "+capture" if args.capture else ""
-            for path, c, r in bench_runtime(model_dir, env, conns, args.duration, capture_dir, lua):
+            for path, c, r, _ in bench_runtime(model_dir, env, conns, args.duration, capture_dir, lua, args.rounds):
                 name = "container port" if path == "container" else f"InvokeEndpoint{suffix}"
                 rows.append((name, label, c, r))
                 print(

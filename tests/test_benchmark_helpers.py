@@ -42,6 +42,17 @@ def test_wrk_output_is_parsed_in_milliseconds() -> None:
     assert failed["socket_errors"] == 1.0
 
 
+def test_alternating_rounds_combine_into_their_medians_and_sums() -> None:
+    bench = _bench()
+    rounds = [bench.parse_wrk(WRK_OUTPUT.replace("27144.10", rps).replace("850.00us", p99))
+              for rps, p99 in (("9000.00", "4.00ms"), ("20000.00", "1.00ms"), ("12000.00", "2.00ms"))]
+    r = bench.combine_rounds(rounds)
+    assert (r["rps"], r["p99_ms"], r["p50_ms"]) == (12000.0, 2.0, 2.02)  # one slow round does not move it
+    assert r["requests"] == 3 * 271441 and r["non2xx"] == 9.0 and r["socket_errors"] == 0.0
+    failed = bench.combine_rounds([*rounds, bench.parse_wrk("")])  # one run gave nothing: no figure at all
+    assert failed["rps"] != failed["rps"] and failed["requests"] == 3 * 271441
+
+
 def test_plot_draws_every_server_into_a_png(tmp_path: Path) -> None:
     rows = [(server, label, c, {"rps": 1000.0 * c, "p99_ms": 1.5})
             for server in ("container port", "InvokeEndpoint", "torchserve")

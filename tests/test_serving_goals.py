@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import statistics
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -67,6 +68,26 @@ def test_each_goal_fails_on_its_own_figure(goals: ModuleType, override: dict, fa
     expected: list[bool | None] = [True] * 4
     expected[failed] = False
     assert _met(goals, _rows(goals, **override)) == expected
+
+
+def _paired(goals: ModuleType, port_rounds: tuple[float, ...], invoke_rounds: tuple[float, ...]) -> list:
+    """The all-met run, with InvokeEndpoint at 16 connections measured in alternating rounds."""
+    rows = [r for r in _rows(goals) if r.connections != 16 or r.path not in (goals.CONTAINER, goals.INVOKE)]
+    for path, rounds in ((goals.CONTAINER, port_rounds), (goals.INVOKE, invoke_rounds)):
+        figures = {"rps": statistics.median(rounds), "p50_ms": 1.0, "p99_ms": 3.0, "non2xx": 0.0, "socket_errors": 0.0}
+        rows.append(goals.row(path, "batch16", 16, figures, rounds))
+    return rows
+
+
+def test_the_share_is_judged_on_rounds_measured_back_to_back(goals: ModuleType) -> None:
+    # the port's second round fell in a slow minute: the medians' ratio (7,000 / 16,000) says 44 %, but
+    # each pair says InvokeEndpoint kept 44 %, 88 % and 51 % of what the port did in the same minute
+    verdict = goals.evaluate(_paired(goals, (16000, 8000, 16000), (7000, 7000, 8100)))[2]
+    assert verdict.met is True and "51% at 16 (rounds 44%-88%)" in verdict.evidence
+    verdict = goals.evaluate(_paired(goals, (15000, 15000, 15000), (7400, 7600, 7400)))[2]
+    assert verdict.met is False and "49%" in verdict.evidence
+    # rounds that do not pair up (a different count) fall back to the rows' ratio
+    assert goals.evaluate(_paired(goals, (16000, 8000, 16000), (7000, 7000)))[2].met is False
 
 
 def test_rows_with_errors_or_missing_rows_are_not_measured(goals: ModuleType) -> None:
