@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Each Lambda imports its sibling modules by flat name and both have a handler.py, so one mypy run cannot
-# hold two of them: `mypy` alone checks [tool.mypy] files (orchestrator, benchmarks), then one run per Lambda.
+# Each Lambda and each model's code/ imports its sibling modules by flat name (both Lambdas have a
+# handler.py, every model an inference.py), so one mypy run cannot hold two of them: `mypy` alone checks
+# [tool.mypy] files (orchestrator, benchmarks, models/training), then one run per Lambda and per model.
 LAMBDAS = sorted(p for p in (ROOT / "lambda_src").iterdir() if (p / "handler.py").is_file())
+MODEL_CODE = sorted(p / "code" for p in (ROOT / "models").iterdir() if (p / "code" / "inference.py").is_file())
 
 
 def _needs(module: str) -> pytest.MarkDecorator:
@@ -40,7 +42,8 @@ def test_ruff_finds_nothing() -> None:
 
 @_needs("mypy")
 @pytest.mark.parametrize(
-    "paths", [[], *([str(p.relative_to(ROOT))] for p in LAMBDAS)], ids=lambda paths: paths[0] if paths else "config"
+    "paths", [[], *([str(p.relative_to(ROOT))] for p in (*LAMBDAS, *MODEL_CODE))],
+    ids=lambda paths: paths[0] if paths else "config",
 )
 def test_mypy_finds_nothing(paths: list[str]) -> None:
     # A cache per run: both Lambdas have a top-level module `handler`, which would evict each other's.
