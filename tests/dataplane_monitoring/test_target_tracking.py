@@ -107,6 +107,32 @@ def test_sustained_load_scales_out_to_the_maximum_then_back_in(aws: dict[str, An
         "Setting desired instance count to 2.", "Setting desired instance count to 4."]
 
 
+def test_scale_in_never_leaves_the_remaining_instances_above_the_target(aws: dict[str, Any]) -> None:
+    """AWS: below the target, the policy does not scale in when removing capacity would likely put the
+    metric above the target again; it removes capacity only once demand really fell."""
+    sm, aas, cw = aws["sm"], aws["aas"], aws["cw"]
+    policy(aas)
+    traffic(cw, T0, 3, 100.0)
+    evaluator = AlarmEvaluator(interval=3600, clock=lambda: T0 + timedelta(minutes=3, seconds=5))
+    evaluator.evaluate_once()
+    assert instances(sm) == 2  # ceil(1 x 100 / 70)
+
+    quiet = T0 + timedelta(minutes=4)
+    traffic(cw, quiet, 15, 60.0)  # under 90 % of 70 (AlarmLow fires), but 1 instance would get 120
+    evaluator.clock = lambda: quiet + timedelta(minutes=15, seconds=5)
+    evaluator.evaluate_once()
+    assert instances(sm) == 2
+    held = activities(aas, not_scaled=True)[0]
+    assert held["NotScaledReasons"][0]["Code"] == "AlreadyAtDesiredCapacity" and "AlarmLow" in held["Cause"]
+
+    quieter = quiet + timedelta(minutes=15)
+    traffic(cw, quieter, 15, 30.0)  # demand halved: 1 instance would get 60, under the target
+    evaluator.clock = lambda: quieter + timedelta(minutes=15, seconds=5)
+    evaluator.evaluate_once()
+    assert instances(sm) == 1
+    assert activities(aas)[0]["Description"] == "Setting desired instance count to 1."
+
+
 def test_no_scaling_while_the_endpoint_changes_or_scaling_is_suspended(aws: dict[str, Any]) -> None:
     from moto.sagemaker.models import sagemaker_backends
 
