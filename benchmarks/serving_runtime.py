@@ -12,7 +12,10 @@ per request in a batch of 64, which the issue put at ~80-90 us and ~11 us on thi
 figure of a run scales with it, and this VM's speed drifts by up to 2x within an hour, so compare runs
 through it, never across hours by their raw req/s.
 
-    .venv/bin/python benchmarks/serving_runtime.py [--duration 10] [--capture] [--torchserve] [--model-dir D] [--plot out.png]
+    .venv/bin/python benchmarks/serving_runtime.py [--duration 10] [--rounds 5] [--capture] [--torchserve] [--model-dir D] [--plot out.png]
+
+(--rounds N: the two paths alternate in N runs of duration/N seconds at each connection count, and each
+row is the median of its runs: compare the paths that way, since this VM's speed moves within a minute.)
 
 (--model-dir: an extracted model directory answering {"sentence": ...}, e.g. model-a's code/ + artifacts;
 the TorchServe side needs the synthetic model's predict_batch_fn, so use it without --model-dir.)
