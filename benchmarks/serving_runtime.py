@@ -266,10 +266,10 @@ def bench_runtime(
     """Both ways into one served variant: its container port, and InvokeEndpoint (routing, metrics, and
     with `capture_dir` 100 % data capture; the container port never captures, as on SageMaker).
 
-    rounds > 1: at each connection count the two paths alternate in `rounds` runs of duration/rounds
-    seconds each (container first), so that both see the same minutes of this drifting VM: measured one
-    after the other, half a minute apart, their ratio moved by more than the paths differ. Round i of
-    one path and round i of the other are a pair (`Point.round_rps`)."""
+    At each connection count the two paths alternate in `rounds` runs of duration/rounds seconds each
+    (container first), so that both see the same minutes of this drifting VM: measured one after the
+    other, half a minute apart, their ratio moved by more than the paths differ. Round i of one path and
+    round i of the other are a pair (`Point.round_rps`)."""
     from orchestrator.dataplane.sagemaker import (
         DataCaptureSpec,
         EndpointSpec,
@@ -311,18 +311,12 @@ def bench_runtime(
             totals[0] += front1 - front0
             totals[1] += workers1 - workers0
 
-        if rounds > 1:
-            for path in paths:
-                run_wrk(targets[path], 16, 2, lua)  # warm-up
-            for c in conns:
-                for _ in range(rounds):
-                    for path in paths:
-                        measure(path, c, max(1, round(duration / rounds)))
-        else:
-            for path in paths:
-                run_wrk(targets[path], 16, 2, lua)  # warm-up
-                for c in conns:
-                    measure(path, c, duration)
+        for path in paths:
+            run_wrk(targets[path], 16, 2, lua)  # warm-up
+        for c in conns:
+            for _ in range(rounds):
+                for path in paths:
+                    measure(path, c, max(1, round(duration / rounds)))
         results = []
         for path in paths:
             for c in conns:
