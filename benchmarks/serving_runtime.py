@@ -250,6 +250,16 @@ def combine_rounds(rounds: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+def measuring_order(conns: list[int], rounds: int, paths: tuple[str, ...] = ("container", "invoke")) -> list[tuple[int, str]]:
+    """The (connections, path) runs in order: per connection count, `rounds` rounds of every path, the
+    order reversed every other round (A B, B A, ...), so that neither path always runs first in a pair."""
+    order = []
+    for c in conns:
+        for i in range(rounds):
+            order += [(c, path) for path in (paths if i % 2 == 0 else paths[::-1])]
+    return order
+
+
 class Point(NamedTuple):
     """One path at one connection count: the combined figures and each round's req/s, in order."""
 
@@ -267,7 +277,7 @@ def bench_runtime(
     with `capture_dir` 100 % data capture; the container port never captures, as on SageMaker).
 
     At each connection count the two paths alternate in `rounds` runs of duration/rounds seconds each
-    (container first), so that both see the same minutes of this drifting VM: measured one after the
+    (`measuring_order`), so that both see the same minutes of this drifting VM: measured one after the
     other, half a minute apart, their ratio moved by more than the paths differ. Round i of one path and
     round i of the other are a pair (`Point.round_rps`)."""
     from orchestrator.dataplane.sagemaker import (
@@ -313,10 +323,8 @@ def bench_runtime(
 
         for path in paths:
             run_wrk(targets[path], 16, 2, lua)  # warm-up
-        for c in conns:
-            for _ in range(rounds):
-                for path in paths:
-                    measure(path, c, max(1, round(duration / rounds)))
+        for c, path in measuring_order(conns, rounds, paths):
+            measure(path, c, max(1, round(duration / rounds)))
         results = []
         for path in paths:
             for c in conns:

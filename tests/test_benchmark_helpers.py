@@ -53,6 +53,15 @@ def test_alternating_rounds_combine_into_their_medians_and_sums() -> None:
     assert failed["rps"] != failed["rps"] and failed["requests"] == 3 * 271441
 
 
+def test_the_paths_alternate_per_connection_count_and_swap_who_goes_first() -> None:
+    order = _bench().measuring_order([1, 16], 3)
+    assert order == [
+        (1, "container"), (1, "invoke"), (1, "invoke"), (1, "container"), (1, "container"), (1, "invoke"),
+        (16, "container"), (16, "invoke"), (16, "invoke"), (16, "container"), (16, "container"), (16, "invoke"),
+    ]
+    assert _bench().measuring_order([64], 1) == [(64, "container"), (64, "invoke")]
+
+
 def test_plot_draws_every_server_into_a_png(tmp_path: Path) -> None:
     rows = [(server, label, c, {"rps": 1000.0 * c, "p99_ms": 1.5})
             for server in ("container port", "InvokeEndpoint", "torchserve")
