@@ -40,6 +40,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -172,6 +173,26 @@ def measure_floor(model_dir: Path, lone_requests: int = 2000) -> tuple[float, fl
     )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     return float(figures["1"]), float(figures["64"])
+
+
+def measure_round_trip(lua: Path, seconds: int = 3, rounds: int = 3, run: Callable[..., dict[str, float]] | None = None) -> dict[str, float]:
+    """This machine's own HTTP round trip at 1 connection, the second speed gauge: wrk against a server
+    that does nothing (`orchestrator.loadtest.fakeserver`: uvloop + httptools, a fixed answer), the
+    same request as the model's, the median of `rounds` runs. No server that runs a model answers one
+    connection faster or with a lower p99. `run` stands in for run_wrk (tests)."""
+    run = run or run_wrk
+    cmd = [sys.executable, "-m", "orchestrator.loadtest.fakeserver", "--port", "0"]
+    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline().split()
+        if len(line) != 2 or line[0] != "PORT":
+            raise RuntimeError(f"the do-nothing server did not start: {line}")
+        url = f"http://127.0.0.1:{line[1]}/invocations"
+        return combine_rounds([run(url, 1, seconds, lua) for _ in range(rounds)])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def build_model(dest: Path) -> Path:

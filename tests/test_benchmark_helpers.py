@@ -82,6 +82,28 @@ def test_floor_is_measured_through_the_handlers_of_the_model(tmp_path: Path) -> 
         bench.measure_floor(model, lone_requests=200)
 
 
+def test_round_trip_gauge_loads_a_real_server_that_does_nothing(tmp_path: Path) -> None:
+    import urllib.request
+
+    bench = _bench()
+    lua = tmp_path / "post.lua"
+    lua.write_text(bench.WRK_LUA)
+    urls = []
+
+    def fake_wrk(url: str, connections: int, seconds: int, script: Path) -> dict[str, float]:
+        assert (connections, script) == (1, lua)
+        with urllib.request.urlopen(urllib.request.Request(url, data=b'{"sentence": "a"}', method="POST")) as answer:
+            assert answer.status == 200  # a real server answered
+        urls.append(url)
+        rps = 1000.0 * len(urls)
+        return bench.parse_wrk(WRK_OUTPUT.replace("27144.10", f"{rps:.2f}").replace("  Non-2xx or 3xx responses: 3\n", ""))
+
+    figures = bench.measure_round_trip(lua, seconds=1, rounds=3, run=fake_wrk)
+    assert figures["rps"] == 2000.0 and figures["non2xx"] == 0 and len(set(urls)) == 1  # the median of 3 runs
+    with pytest.raises(OSError):  # and the server is gone afterwards
+        urllib.request.urlopen(urls[0], timeout=5)
+
+
 def test_invoke_endpoint_gauge_times_real_calls_to_the_runtime(tmp_path: Path) -> None:
     from botocore.exceptions import ClientError
 

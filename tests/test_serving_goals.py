@@ -100,3 +100,18 @@ def test_rows_with_errors_or_missing_rows_are_not_measured(goals: ModuleType) ->
     without_torchserve = [r for r in rows if r.path != goals.TORCHSERVE]
     assert _met(goals, without_torchserve) == [None, True, True, True]
     assert _met(goals, []) == [None, None, None, None]
+
+
+def test_the_gauges_say_what_this_machine_allows_the_two_hardest_goals(goals: ModuleType) -> None:
+    gauges = {"floor_us": 200.0, "round_trip_rps": 5000.0, "round_trip_p99_ms": 1.83,
+              "cores": 2.0, "invoke_endpoint_cpu_us": 1742.0}
+    rows = _rows(goals, container_batch16_1=(2400, 2.0), API_batch16_64=(420, 200.0))
+    verdicts = goals.evaluate(rows, gauges)
+    assert "5,000 req/s (200 us a round trip), p99 1.83 ms" in verdicts[1].limit
+    assert "model alone takes 200 us" in verdicts[1].limit
+    assert "2,000 us of CPU" in verdicts[3].limit and "1,742 us (87%)" in verdicts[3].limit
+    assert [v.met for v in verdicts] == [True, False, True, False]  # the limits explain, they never judge
+    assert verdicts[0].limit == verdicts[2].limit == ""
+    # without the gauges (or with some missing) nothing is claimed about the machine
+    assert all(v.limit == "" for v in goals.evaluate(rows))
+    assert goals.evaluate(rows, {"floor_us": 200.0, "cores": 2.0})[1].limit == ""
