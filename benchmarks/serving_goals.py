@@ -69,6 +69,7 @@ class Row:
     p99_ms: float
     clean: bool  # every answer 2xx and no socket error
     round_rps: tuple[float, ...] = ()  # req/s of each alternating round, in order (paired across paths)
+    cpu_us: float = math.nan  # API rows: CPU per request of the service, the Lambdas and the runtime (not wrk)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ class Verdict:
 
 def row(path: str, config: str, connections: int, figures: dict[str, float], round_rps: tuple[float, ...] = ()) -> Row:
     clean = figures["non2xx"] == 0 and figures["socket_errors"] == 0 and not math.isnan(figures["rps"])
-    return Row(path, config, connections, figures["rps"], figures["p50_ms"], figures["p99_ms"], clean, round_rps)
+    parts = [figures[k] for k in ("service_cpu_ms", "lambda_cpu_ms", "model_cpu_ms") if k in figures]
+    cpu_us = sum(parts) * 1000 if parts else math.nan
+    return Row(path, config, connections, figures["rps"], figures["p50_ms"], figures["p99_ms"], clean, round_rps, cpu_us)
 
 
 def share(invoke: Row, port: Row) -> tuple[float, tuple[float, ...]]:
@@ -117,16 +120,20 @@ def one_connection_limit(gauges: Mapping[str, float]) -> str:
             f"p99 {gauges['round_trip_p99_ms']:.2f} ms; the model alone takes {gauges['floor_us']:.0f} us a request")
 
 
-def api_limit(gauges: Mapping[str, float], goal_rps: float = 1000) -> str:
+def api_limit(gauges: Mapping[str, float], best: Row, goal_rps: float = 1000) -> str:
     """The CPU each API request may take at the goal's rate on these cores, against the predictor's own
-    boto3 call (which every request makes)."""
+    boto3 call (which every request makes) and what the path took per request at its best point."""
     if not {"cores", "invoke_endpoint_cpu_us"} <= gauges.keys():
         return ""
     budget = gauges["cores"] * 1e6 / goal_rps
     call = gauges["invoke_endpoint_cpu_us"]
-    return (f"at {goal_rps:,.0f} req/s, {gauges['cores']:.0f} cores give each request {budget:,.0f} us of CPU for "
+    text = (f"at {goal_rps:,.0f} req/s, {gauges['cores']:.0f} cores give each request {budget:,.0f} us of CPU for "
             f"everything (wrk, gateway, Lambda, runtime, model); the predictor's boto3 call alone takes "
             f"{call:,.0f} us ({call / budget:.0%})")
+    if not math.isnan(best.cpu_us):
+        text += (f"; the path took {best.cpu_us:,.0f} us a request at {best.connections} connections "
+                 f"({best.cpu_us * goal_rps / 1e6:.1f} cores at {goal_rps:,.0f} req/s, wrk aside)")
+    return text
 
 
 def evaluate(rows: list[Row], gauges: Mapping[str, float] | None = None) -> list[Verdict]:
@@ -174,7 +181,7 @@ def evaluate(rows: list[Row], gauges: Mapping[str, float] | None = None) -> list
     else:
         best = max(api, key=lambda r: r.rps)
         verdicts.append(Verdict(goal, best.rps >= 1000, f"best {_fig(best)} at {best.connections} connections",
-                                api_limit(gauges)))
+                                api_limit(gauges, best)))
     return verdicts
 
 

@@ -110,6 +110,12 @@ def test_the_gauges_say_what_this_machine_allows_the_two_hardest_goals(goals: Mo
     assert "5,000 req/s (200 us a round trip), p99 1.83 ms" in verdicts[1].limit
     assert "model alone takes 200 us" in verdicts[1].limit
     assert "2,000 us of CPU" in verdicts[3].limit and "1,742 us (87%)" in verdicts[3].limit
+    # an API row measured with its processes' CPU says how many cores the goal's rate would take
+    api = goals.row(goals.API, "batch16", 64, {"rps": 450.0, "p50_ms": 100.0, "p99_ms": 190.0, "non2xx": 0.0,
+                                              "socket_errors": 0.0, "service_cpu_ms": 0.6, "lambda_cpu_ms": 2.5,
+                                              "model_cpu_ms": 0.4})
+    limit = goals.evaluate([*(r for r in rows if r.path != goals.API), api], gauges)[3].limit
+    assert "the path took 3,500 us a request at 64 connections (3.5 cores at 1,000 req/s" in limit
     assert [v.met for v in verdicts] == [True, False, True, False]  # the limits explain, they never judge
     assert verdicts[0].limit == verdicts[2].limit == ""
     # without the gauges (or with some missing) nothing is claimed about the machine
