@@ -4,7 +4,8 @@ One run measures, in this order on the same machine:
   * the model's floor (its handlers in one process, no HTTP), a gauge of the machine's speed: every
     figure below scales with it, and this VM drifts by 2x;
   * the machine's own round trip: wrk at 1 connection against a server that does nothing (the second
-    gauge; no model server answers one connection faster, or with a lower p99);
+    gauge: a comparison for the one-connection figures, not a bound, since our workers poll for the
+    next request after a lone one and that server sleeps);
   * the runtime serving one variant, batch 1 and batch 16 / 5 ms, at 1, 16 and 64 connections, through
     the instance's container port and through InvokeEndpoint with 100 % data capture, the issue's path
     "variant routing, capture, metrics" (`serving_runtime.bench_runtime`). At each connection count the
@@ -77,7 +78,7 @@ class Verdict:
     goal: str
     met: bool | None  # None: not measured in this run
     evidence: str
-    limit: str = ""  # what this machine allows in this hour (from the gauges), when they were measured
+    limit: str = ""  # what this machine did in this hour (from the gauges), beside the verdict; never decides it
 
 
 def row(path: str, config: str, connections: int, figures: dict[str, float], round_rps: tuple[float, ...] = ()) -> Row:
@@ -138,7 +139,7 @@ def api_limit(gauges: Mapping[str, float], best: Row, goal_rps: float = 1000) ->
 
 def evaluate(rows: list[Row], gauges: Mapping[str, float] | None = None) -> list[Verdict]:
     """The issue's four performance goals against one run's rows (and, with its gauges, what the
-    machine allowed)."""
+    machine did beside the two goals they concern)."""
     gauges = gauges or {}
     verdicts = []
     ours, theirs = _find(rows, CONTAINER, "batch16", 64), _find(rows, TORCHSERVE, "batch16", 64)

@@ -178,8 +178,9 @@ def measure_floor(model_dir: Path, lone_requests: int = 2000) -> tuple[float, fl
 def measure_round_trip(lua: Path, seconds: int = 3, rounds: int = 3, run: Callable[..., dict[str, float]] | None = None) -> dict[str, float]:
     """This machine's own HTTP round trip at 1 connection, the second speed gauge: wrk against a server
     that does nothing (`orchestrator.loadtest.fakeserver`: uvloop + httptools, a fixed answer), the
-    same request as the model's, the median of `rounds` runs. No server that runs a model answers one
-    connection faster or with a lower p99. `run` stands in for run_wrk (tests)."""
+    same request as the model's, the median of `rounds` runs. A comparison, not a bound: a server that
+    polls for the next request (our workers, after a lone one) can answer faster than this one, which
+    sleeps; its p99 is the tail the machine adds to any server. `run` stands in for run_wrk (tests)."""
     run = run or run_wrk
     cmd = [sys.executable, "-m", "orchestrator.loadtest.fakeserver", "--port", "0"]
     server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)

@@ -102,7 +102,7 @@ def test_rows_with_errors_or_missing_rows_are_not_measured(goals: ModuleType) ->
     assert _met(goals, []) == [None, None, None, None]
 
 
-def test_the_gauges_say_what_this_machine_allows_the_two_hardest_goals(goals: ModuleType) -> None:
+def test_the_gauges_say_what_the_machine_did_beside_the_two_hardest_goals(goals: ModuleType) -> None:
     gauges = {"floor_us": 200.0, "round_trip_rps": 5000.0, "round_trip_p99_ms": 1.83,
               "cores": 2.0, "invoke_endpoint_cpu_us": 1742.0}
     rows = _rows(goals, container_batch16_1=(2400, 2.0), API_batch16_64=(420, 200.0))
