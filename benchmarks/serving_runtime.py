@@ -180,7 +180,8 @@ def measure_round_trip(lua: Path, seconds: int = 3, rounds: int = 3, run: Callab
     that does nothing (`orchestrator.loadtest.fakeserver`: uvloop + httptools, a fixed answer), the
     same request as the model's, the median of `rounds` runs. A comparison, not a bound: a server that
     polls for the next request (our workers, after a lone one) can answer faster than this one, which
-    sleeps; its p99 is the tail the machine adds to any server. `run` stands in for run_wrk (tests)."""
+    sleeps; its p99 is the tail this machine gives a server that does no work. `run` stands in for
+    run_wrk (tests)."""
     run = run or run_wrk
     cmd = [sys.executable, "-m", "orchestrator.loadtest.fakeserver", "--port", "0"]
     server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
