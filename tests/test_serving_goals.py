@@ -117,6 +117,7 @@ def test_the_gauges_say_what_the_machine_did_beside_the_two_hardest_goals(goals:
     limit = goals.evaluate([*(r for r in rows if r.path != goals.API), api], gauges)[3].limit
     assert "the path took 3,500 us a request at 64 connections (3.5 cores at 1,000 req/s" in limit
     assert [v.met for v in verdicts] == [True, False, True, False]  # the limits explain, they never judge
+    assert [(v.met, v.evidence) for v in goals.evaluate(rows)] == [(v.met, v.evidence) for v in verdicts]
     assert verdicts[0].limit == verdicts[2].limit == ""
     # without the gauges (or with some missing) nothing is claimed about the machine
     assert all(v.limit == "" for v in goals.evaluate(rows))
