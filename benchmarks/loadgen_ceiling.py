@@ -52,12 +52,10 @@ def cpus() -> tuple[int | None, int | None]:
 
 
 def start_server(cpu: int | None) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "orchestrator.loadtest.fakeserver", "--port", "0"]
-    if cpu is not None:
-        cmd += ["--cpu", str(cpu)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    line = proc.stdout.readline() if proc.stdout else ""
-    return proc, f"http://127.0.0.1:{int(line.split()[1])}/text"
+    from orchestrator.loadtest import fakeserver
+
+    proc, port = fakeserver.spawn() if cpu is None else fakeserver.spawn(cpu=cpu)
+    return proc, f"http://127.0.0.1:{port}/text"
 
 
 def child(args: argparse.Namespace) -> None:

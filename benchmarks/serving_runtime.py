@@ -182,15 +182,12 @@ def measure_round_trip(lua: Path, seconds: int = 3, rounds: int = 3, run: Callab
     polls for the next request (our workers, after a lone one) can answer faster than this one, which
     sleeps; its p99 is the tail this machine gives a server that does no work. `run` stands in for
     run_wrk (tests)."""
+    from orchestrator.loadtest import fakeserver
+
     run = run or run_wrk
-    cmd = [sys.executable, "-m", "orchestrator.loadtest.fakeserver", "--port", "0"]
-    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    server, port = fakeserver.spawn()
     try:
-        assert server.stdout is not None
-        line = server.stdout.readline().split()
-        if len(line) != 2 or line[0] != "PORT":
-            raise RuntimeError(f"the do-nothing server did not start: {line}")
-        url = f"http://127.0.0.1:{line[1]}/invocations"
+        url = f"http://127.0.0.1:{port}/invocations"
         return combine_rounds([run(url, 1, seconds, lua) for _ in range(rounds)])
     finally:
         server.terminate()

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 
 import httptools
@@ -98,6 +99,22 @@ async def serve(port: int, state: State, cpu: int | None) -> None:
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
     async with server:
         await server.serve_forever()
+
+
+def spawn(mode: str = "fixed", **options: float) -> tuple[subprocess.Popen[str], int]:
+    """Start the server in a process of its own on a free loopback port: (the process, its port).
+
+    ``options`` are its flags by name (``stall_ms=50``, ``cpu=1``). The caller stops the process."""
+    cmd = [sys.executable, "-m", "orchestrator.loadtest.fakeserver", "--port", "0", "--mode", mode]
+    for key, value in options.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line.startswith("PORT "):
+        proc.kill()
+        proc.wait(timeout=5)
+        raise RuntimeError(f"fake server did not start: {line!r}")
+    return proc, int(line.split()[1])
 
 
 def main(argv: list[str] | None = None) -> None:

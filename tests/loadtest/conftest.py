@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 
 import pytest
+
+from orchestrator.loadtest import fakeserver
 
 ServerFactory = Callable[..., str]
 
@@ -17,15 +18,9 @@ def fake_server() -> Iterator[ServerFactory]:
     procs: list[subprocess.Popen[str]] = []
 
     def start(mode: str = "fixed", **options: float) -> str:
-        cmd = [sys.executable, "-m", "orchestrator.loadtest.fakeserver", "--port", "0", "--mode", mode]
-        for key, value in options.items():
-            cmd += [f"--{key.replace('_', '-')}", str(value)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        proc, port = fakeserver.spawn(mode, **options)
         procs.append(proc)
-        line = proc.stdout.readline() if proc.stdout else ""
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"fake server did not start: {line!r}")
-        return f"http://127.0.0.1:{int(line.split()[1])}"
+        return f"http://127.0.0.1:{port}"
 
     yield start
     for proc in procs:
